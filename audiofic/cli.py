@@ -1,0 +1,193 @@
+"""The audiofic command line. Errors the user can fix are one line on stderr, exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import AudioficError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str, code: int = EXIT_ERROR):
+    click.echo(f"audiofic: error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(fn):
+    """Turn every failure into one line on stderr and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = lambda message, *a, **k: click.echo(f"audiofic: warning: {message}", err=True)
+        try:
+            return fn(*args, **kwargs)
+        except AudioficError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; run the same command again to resume", EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("AUDIOFIC_DEBUG"):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} (set AUDIOFIC_DEBUG=1 for details)")
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audiofic")
+def main():
+    """Render fan fiction into tagged per-chapter audiobooks, offline.
+
+    \b
+    audiofic render story.txt               one MP3 per chapter in output/<work>/
+    audiofic render story.txt --chapter 3   only chapter 3
+    audiofic script story.txt               how it will be read, segment by segment
+    audiofic voices                         the voices the installed engines offer
+    """
+
+
+source_argument = click.argument("file", type=click.Path(path_type=Path, dir_okay=True, exists=False))
+title_option = click.option("--title", help="Use this work title instead of the file's.")
+author_option = click.option("--author", help="Use this author instead of the file's.")
+voices_option = click.option(
+    "--voices", "voices", type=click.Path(path_type=Path), help="A voices TOML file layered over the defaults."
+)
+chapter_option = click.option(
+    "--chapter", "chapters", multiple=True, metavar="N|A-B", help="Only these chapters (repeatable; ranges like 3-5)."
+)
+
+
+@main.command()
+@source_argument
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Folder that receives output/<work-slug>/.")
+@voices_option
+@chapter_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Worker processes for synthesis and encoding [default: CPU count].")
+@click.option("--force", is_flag=True, help="Render again even where nothing changed.")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
+              help="Segment cache folder (default: inside the work's output folder).")
+@title_option
+@author_option
+@friendly
+def render(file, output, voices, chapters, jobs, force, cache_dir, title, author):
+    """Render FILE into one tagged MP3 per chapter."""
+    from .render import render as do_render
+
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        report = do_render(
+            file, output=output, voices=voices, chapters=chapters, jobs=jobs, force=force,
+            cache_dir=cache_dir, title=title, author=author, progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+    click.echo(f"{report.out_dir}: {report.line()}")
+
+
+@main.command()
+@source_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@voices_option
+@chapter_option
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Where the work's own voices.toml is looked for.")
+@title_option
+@author_option
+@friendly
+def script(file, fmt, voices, chapters, output, title, author):
+    """Show how FILE will be read: chapter, kind, voice and text of every segment."""
+    from .config import load_config
+    from .render import existing, load_work, parse_chapter_selection, plan, work_dir
+
+    work = load_work(file, title, author)
+    config = load_config(existing(work_dir(output, work) / "voices.toml"), voices)
+    the_plan = plan(work, config)
+    selected = parse_chapter_selection(chapters, len(the_plan.chapters))
+    for cp in the_plan.chapters:
+        if selected is not None and cp.chapter.number not in selected:
+            continue
+        if fmt == "text":
+            click.echo(f"== {cp.chapter.number}. {cp.chapter.title}  ->  {cp.filename}")
+        for index, p in enumerate(cp.segments):
+            seg = p.segment
+            if fmt == "jsonl":
+                record = {
+                    "chapter": cp.chapter.number, "title": cp.chapter.title, "index": index,
+                    "kind": seg.kind, "speaker": seg.speaker, "voice": p.voice.voice,
+                    "text": seg.text, "start": seg.start, "end": seg.end,
+                }
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {seg.text}")
+
+
+@main.command()
+@click.option("--engine", default="pyttsx3", show_default=True, help="Which engine's voices to list.")
+@click.option("--language", "-l", help="Only voices for this language code prefix (e.g. en).")
+@friendly
+def voices(engine, language):
+    """List the voices the installed engines offer (use the id in a voices file)."""
+    from .engines import get_engine
+    from .engines.pyttsx3_engine import espeak_variants
+
+    eng = get_engine(engine)
+    shown = 0
+    for v in eng.voices():
+        if language and not any(lang.startswith(language) for lang in (v.languages or (v.id,))):
+            continue
+        click.echo(f"{v.id:<22} {v.name:<36} {','.join(v.languages):<10} {v.gender or ''}")
+        shown += 1
+    if engine == "pyttsx3":
+        click.echo(f"\n{shown} voices. Variants, added as voice+variant (e.g. en-us+f3):")
+        click.echo(" ".join(espeak_variants()))
+
+
+class TerminalProgress:
+    """One self-rewriting line on stderr: chapters and segments done, time left."""
+
+    def __init__(self):
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, state: dict) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2 and state["segments_done"] < state["segments_total"]:
+            return
+        self._last = now
+        done, total = state["segments_done"], state["segments_total"]
+        elapsed = now - state["started"]
+        left = ""
+        if 0 < done < total:
+            left = f", about {int(elapsed / done * (total - done))} s left"
+        line = (f"chapters {state['chapters_done']}/{state['chapters_total']}, "
+                f"segments {done}/{total}{left}")
+        click.echo(f"\r{line:<70}", err=True, nl=False)
+        self._shown = True
+
+    def close(self):
+        if self._shown:
+            click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Ingest: a file on disk becomes a Work with metadata and chapters.
+
+Offsets matter: every chapter keeps the position of its text in the decoded file, so
+`script --format jsonl` can point back into the source. To keep them exact, line endings
+are normalised without changing the length of the text ("\\r\\n" becomes " \\n").
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+from .errors import AudioficError
+from .model import Chapter, Work
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+# Keys of a fic's header block ("Title: …", "Author: …"), lower-cased, apostrophes as "'".
+HEADER_KEYS = {
+    "title", "author", "authors", "by", "writer", "rating", "rated", "pairing", "pairings",
+    "summary", "sumary", "summery", "warning", "warnings", "genre", "genres", "disclaimer",
+    "an", "a/n", "a.n.", "author's note", "author's notes", "authors note", "authors notes",
+    "author note", "author notes", "note", "notes", "feedback", "fandom", "fandoms",
+    "character", "characters", "category", "categories", "spoilers", "spoiler", "archive",
+    "archiving", "distribution", "word count", "words", "status", "series", "timeline",
+    "setting", "beta", "beta reader", "betas", "dedication", "email", "e-mail", "website",
+    "language", "tags", "relationship", "relationships", "prompt", "challenge", "date",
+    "completed", "chapters", "part", "parts", "content notes", "content warning", "content warnings",
+    "cw", "tw", "thanks", "acknowledgements", "written for", "fic", "story", "crossover", "universe",
+}
+
+_KEY_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z`'’./ -]{0,24}?)\s*:\s*(.*?)\s*$")
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    "hundred"
+)
+_NUMBER = rf"(?:\d+|[ivxlcdm]+|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)"
+_DECOR = r"[~*=#_\s\-–—]*"
+_HEADING_NUMBERED = re.compile(
+    rf"^{_DECOR}(?P<kind>chapter|part|book|ch\.)\s*:?\s*(?P<num>{_NUMBER})\b"
+    rf"(?:\s*[:.\-–—]\s*(?P<title>.*?))?{_DECOR}$",
+    re.IGNORECASE,
+)
+_HEADING_NAMED = re.compile(
+    rf"^{_DECOR}(?P<kind>prologue|epilogue|interlude|afterword|foreword)\b"
+    rf"(?:\s*[:.\-–—]?\s*(?P<title>.*?))?{_DECOR}$",
+    re.IGNORECASE,
+)
+_HEADING_MARKDOWN = re.compile(r"^#{1,3}[ \t]+(?P<title>\S.*?)[ \t#]*$")
+
+
+def read_source(path: Path) -> str:
+    """Decode a text file: UTF-8 (BOM or not), else cp1252 with a warning."""
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.warn(f"{path.name} is not valid UTF-8; reading it as Windows-1252")
+        text = data.decode("cp1252", errors="replace")
+    if _looks_binary(text):
+        raise AudioficError(f"{path}: this looks like a binary file, not text")
+    return normalise_newlines(text)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise AudioficError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioficError(f"{path}: is a directory, not a file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise AudioficError(f"{path}: too large ({size // 1_000_000} MB; the limit is 64 MB)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AudioficError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not data.strip():
+        raise AudioficError(f"{path}: the file is empty")
+    return data
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    if "\x00" in sample:
+        return True
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
+    return controls > len(sample) * 0.01
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF → " \\n" and lone CR → LF: same length, so offsets stay true to the file."""
+    return text.replace("\r\n", " \n").replace("\r", "\n")
+
+
+def ingest(path: Path, title: str | None = None, author: str | None = None) -> Work:
+    """Read a file and split it into a Work. Only plain text and Markdown for now."""
+    source = read_source(Path(path))
+    work = parse_text(source, fallback_title=_title_from_filename(Path(path)))
+    if title:
+        work.title = title
+    if author:
+        work.authors = [author]
+    if not work.chapters:
+        raise AudioficError(f"{path}: there is no speakable text in it")
+    return work
+
+
+def _title_from_filename(path: Path) -> str:
+    return re.sub(r"[_\s]+", " ", path.stem).strip() or "Untitled"
+
+
+def parse_text(source: str, fallback_title: str = "Untitled") -> Work:
+    """Plain text → Work: header block as metadata, headings as chapter breaks."""
+    metadata, title, body_start = parse_header(source)
+    title = metadata.get("title") or title or fallback_title
+    authors = _split_authors(metadata.get("author") or metadata.get("authors") or metadata.get("by"))
+    summary = metadata.get("summary") or metadata.get("sumary") or metadata.get("summery")
+    chapters = split_chapters(source, body_start, title)
+    return Work(
+        title=title,
+        authors=authors,
+        chapters=chapters,
+        source=source,
+        summary=summary,
+        metadata=metadata,
+    )
+
+
+def _split_authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [a.strip() for a in re.split(r"\s*(?:,|&|\band\b)\s*", value) if a.strip()]
+
+
+def _paragraphs(source: str, start: int = 0):
+    """Yield (start, end) of blank-line separated blocks from `start` on."""
+    for m in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", source[start:]):
+        yield start + m.start(), start + m.end()
+
+
+def _header_key(line: str) -> tuple[str, str] | None:
+    m = _KEY_LINE.match(line)
+    if not m:
+        return None
+    key = re.sub(r"[`’]", "'", m.group(1)).strip().lower()
+    if key in HEADER_KEYS:
+        return key, m.group(2)
+    return None
+
+
+def parse_header(source: str) -> tuple[dict[str, str], str | None, int]:
+    """Find a leading block of `Key: value` lines; return (metadata, bare title, body start).
+
+    A first short line without a key ("In Bits and Pieces") counts as the title when
+    key lines follow it. Lines under a key that are not keys continue its value.
+    """
+    metadata: dict[str, str] = {}
+    title = None
+    body_start = 0
+    paragraphs = list(_paragraphs(source))
+    for i, (start, end) in enumerate(paragraphs[:60]):
+        lines = source[start:end].split("\n")
+        if _header_key(lines[0]) is None:
+            is_bare_title = (
+                i == 0
+                and len(lines) == 1
+                and len(lines[0].strip()) <= 120
+                and not _looks_like_heading(lines[0])
+                and not re.search(r"[.?!\"”]\s*$", lines[0])
+                and len(paragraphs) > 1
+                and _header_key(source[paragraphs[1][0]:paragraphs[1][1]].split("\n")[0])
+            )
+            if is_bare_title:
+                title = lines[0].strip()
+                body_start = end
+                continue
+            break
+        key = None
+        for line in lines:
+            found = _header_key(line)
+            if found:
+                key, value = found
+                metadata[key] = value.strip()
+            elif key:
+                metadata[key] = (metadata[key] + " " + line.strip()).strip()
+        body_start = end
+    metadata = {k: v for k, v in metadata.items() if v}
+    return metadata, title, body_start
+
+
+def _looks_like_heading(line: str) -> bool:
+    return heading_title(line) is not None
+
+
+def heading_title(line: str) -> str | None:
+    """The display title of a chapter heading line, or None if the line is not one."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 120:
+        return None
+    m = _HEADING_MARKDOWN.match(stripped)
+    if m:
+        return m.group("title").strip()
+    m = _HEADING_NUMBERED.match(stripped)
+    if m:
+        kind = m.group("kind").rstrip(".")
+        kind = "Chapter" if kind.lower() == "ch" else kind
+        label = f"{_capitalise(kind)} {_tidy_number(m.group('num'))}"
+        rest = (m.group("title") or "").strip()
+        return f"{label}: {rest}" if rest else label
+    m = _HEADING_NAMED.match(stripped)
+    if m:
+        label = _capitalise(m.group("kind"))
+        rest = (m.group("title") or "").strip()
+        return f"{label}: {rest}" if rest else label
+    return None
+
+
+def _capitalise(word: str) -> str:
+    return word[:1].upper() + word[1:].lower() if word.isupper() or word.islower() else word
+
+
+def _tidy_number(num: str) -> str:
+    if re.fullmatch(r"[ivxlcdm]+", num, re.IGNORECASE):
+        return num.upper()
+    return _capitalise(num) if num.isalpha() else num
+
+
+def split_chapters(source: str, body_start: int, work_title: str) -> list[Chapter]:
+    """Cut the body at heading lines. Text before the first heading is its own chapter."""
+    headings = []
+    for m in re.finditer(r"[^\n]+", source[body_start:]):
+        title = heading_title(m.group())
+        if title is not None:
+            s, e = body_start + m.start(), body_start + m.end()
+            headings.append((s, e, title))
+    chapters: list[Chapter] = []
+    bounds = [(body_start, None, None, work_title)]
+    bounds += [(e, s, e, title) for s, e, title in headings]
+    ends = [s for s, _, _ in headings] + [len(source)]
+    for (start, h_start, h_end, title), end in zip(bounds, ends):
+        text = source[start:end]
+        if h_start is None and not re.search(r"\w", text):
+            continue  # no untitled opening
+        if h_start is not None and not re.search(r"\w", text) and not re.search(r"\w", title):
+            continue
+        chapters.append(
+            Chapter(
+                number=len(chapters) + 1,
+                title=title,
+                text=text,
+                offset=start,
+                heading_start=h_start,
+                heading_end=h_end,
+            )
+        )
+    return chapters

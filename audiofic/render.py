@@ -1,0 +1,453 @@
+"""Render: run the pipeline for a work and write one tagged file per chapter.
+
+The text stages (ingest → segment → attribute → cast) make a plan; only chapters whose
+plan changed since the last render are synthesized, assembled, encoded and tagged. Each
+file is written under a temporary name and renamed, and the manifest that records what
+went into it is rewritten atomically after every chapter, so a killed render resumes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import assemble
+from .attribute import attribute
+from .cast import voice_for
+from .config import Voice, load_config, pauses
+from .engines import get_engine
+from .errors import AudioficError
+from .ingest import ingest
+from .model import Chapter, Segment, Work
+from .segment import detect_quote_style, segment_chapter, speech_text
+from .synthesize import SynthJob, cache_key, cache_path, init_worker, synthesize_job
+from .tag import Tags, chapter_filename, slugify, write_mp3_tags
+
+MANIFEST_VERSION = 1
+STATE_DIR = ".audiofic"
+
+
+@dataclass
+class PlannedSegment:
+    segment: Segment
+    reader: str  # "narrator", "dialogue" or a character's name
+    voice: Voice
+    speech: str
+    key: str
+
+
+@dataclass
+class ChapterPlan:
+    chapter: Chapter
+    segments: list[PlannedSegment]
+    filename: str
+    tags: Tags
+    pause_ms: list[int]
+    head_ms: int
+    tail_ms: int
+
+    @property
+    def audio_hash(self) -> str:
+        """Everything that changes the audio of this chapter's file, and nothing else."""
+        blob = json.dumps(
+            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms,
+             assemble.encoder_args("mp3"), assemble.NOISE_AMPLITUDE],
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+@dataclass
+class Plan:
+    work: Work
+    slug: str
+    config: dict
+    chapters: list[ChapterPlan]
+
+
+def heading_text(work: Work, chapter: Chapter) -> str:
+    """Chapter 1 opens with the work's title and author, as an audiobook does."""
+    if chapter.number != 1:
+        return chapter.title
+    intro = f"{work.title}. By {work.author}." if work.authors else f"{work.title}."
+    if chapter.title and chapter.title != work.title:
+        intro += f" {chapter.title}."
+    return intro
+
+
+def load_work(path: Path, title: str | None = None, author: str | None = None) -> Work:
+    work = ingest(Path(path), title=title, author=author)
+    style = detect_quote_style(work.source)
+    for chapter in work.chapters:
+        chapter.segments = segment_chapter(chapter, heading_text(work, chapter), style)
+    if not any(s.kind != "heading" for c in work.chapters for s in c.segments):
+        raise AudioficError(f"{path}: there is no speakable text in it")
+    return attribute(work)
+
+
+def work_dir(output: Path, work: Work) -> Path:
+    return Path(output) / slugify(work.title)
+
+
+def plan(work: Work, config: dict, check_voices: bool = True) -> Plan:
+    """The pure part of a render: who reads what, in which voice, under which cache key."""
+    pause = pauses(config)
+    versions: dict[str, str] = {}
+    checked: set[str] = set()
+    total = len(work.chapters)
+    chapters = []
+    for chapter in work.chapters:
+        planned = []
+        for seg in chapter.segments:
+            reader, voice = voice_for(seg, config)
+            engine = get_engine(voice.engine)
+            if check_voices and (voice.engine, voice.voice) not in checked:
+                engine.check_voice(voice.voice)
+                checked.add((voice.engine, voice.voice))
+            version = versions.setdefault(voice.engine, engine.version())
+            speech = speech_text(seg.text)
+            planned.append(PlannedSegment(seg, reader, voice, speech, cache_key(speech, voice, version)))
+        tags = Tags(
+            title=chapter.title,
+            album=work.title,
+            author=work.author,
+            track=chapter.number,
+            total=total,
+            summary=work.summary,
+        )
+        chapters.append(
+            ChapterPlan(
+                chapter=chapter,
+                segments=planned,
+                filename=chapter_filename(chapter.number, total, chapter.title),
+                tags=tags,
+                pause_ms=[pause.get(p.segment.pause_after, 0) for p in planned],
+                head_ms=pause["head"],
+                tail_ms=pause["tail"],
+            )
+        )
+    return Plan(work=work, slug=slugify(work.title), config=config, chapters=chapters)
+
+
+def parse_chapter_selection(values: tuple[str, ...] | list[str], total: int) -> set[int] | None:
+    """`--chapter 3 --chapter 5-7` → {3, 5, 6, 7}; None when nothing is selected."""
+    if not values:
+        return None
+    chosen: set[int] = set()
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            try:
+                if "-" in part:
+                    a, b = (int(x) for x in part.split("-", 1))
+                else:
+                    a = b = int(part)
+            except ValueError:
+                raise AudioficError(f"--chapter {value!r}: expected a number or a range like 3-5") from None
+            if a < 1 or b > total or a > b:
+                raise AudioficError(f"--chapter {value!r}: this work has chapters 1-{total}")
+            chosen.update(range(a, b + 1))
+    return chosen
+
+
+# ---------------------------------------------------------------- side effects start here
+
+
+@dataclass
+class Report:
+    rendered: int = 0
+    skipped: int = 0
+    retagged: int = 0
+    synthesized: int = 0
+    cached: int = 0
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    files: list[Path] = field(default_factory=list)
+    out_dir: Path | None = None
+
+    def line(self) -> str:
+        speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
+        return (
+            f"chapters: {self.rendered} rendered, {self.skipped} skipped"
+            + (f", {self.retagged} retagged" if self.retagged else "")
+            + f"; segments: {self.synthesized} synthesized, {self.cached} cached; "
+            f"audio {format_duration(self.audio_seconds)} in {self.wall_seconds:.1f} s "
+            f"({speed:.0f}x real time)"
+        )
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Manifest:
+    """What went into each rendered chapter: output/<work>/.audiofic/manifest.json."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.chapters: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            try:
+                data = json.loads(path.read_text("utf-8"))
+                if data.get("version") == MANIFEST_VERSION:
+                    self.chapters = data.get("chapters", {})
+            except (OSError, ValueError):
+                self.chapters = {}
+
+    def get(self, number: int) -> dict | None:
+        return self.chapters.get(str(number))
+
+    def set(self, number: int, entry: dict) -> None:
+        with self._lock:
+            self.chapters[str(number)] = entry
+            atomic_write_text(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters}, indent=1))
+
+    def keys_in_use(self) -> set[str]:
+        return {k for entry in self.chapters.values() for k in entry.get("segments", [])}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def partial_name(final: Path) -> Path:
+    return final.with_name(f".{final.name}.partial")
+
+
+def ensure_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".audiofic-write-test-"):
+            pass
+    except OSError as exc:
+        raise AudioficError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+
+
+class _Inline:
+    """An executor that runs each job at once, in this process (for --jobs 1)."""
+
+    def submit(self, fn, *args):
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+ProgressFn = Callable[[dict], None]
+
+
+def render(
+    path: Path,
+    output: Path = Path("output"),
+    voices: Path | None = None,
+    chapters: tuple[str, ...] = (),
+    jobs: int | None = None,
+    force: bool = False,
+    cache_dir: Path | None = None,
+    title: str | None = None,
+    author: str | None = None,
+    progress: ProgressFn | None = None,
+) -> Report:
+    started = time.monotonic()
+    work = load_work(path, title, author)
+    out_dir = work_dir(output, work)
+    config = load_config(existing(out_dir / "voices.toml"), voices)
+    the_plan = plan(work, config)
+    selected = parse_chapter_selection(chapters, len(the_plan.chapters))
+    assemble.require_ffmpeg()
+    ensure_writable(out_dir)
+    cache = Path(cache_dir) if cache_dir else out_dir / STATE_DIR / "cache"
+    ensure_writable(cache)
+    remove_stale_partials(out_dir)
+    manifest = Manifest(out_dir / STATE_DIR / "manifest.json")
+    report = Report(out_dir=out_dir)
+
+    todo: list[ChapterPlan] = []
+    for cp in the_plan.chapters:
+        if selected is not None and cp.chapter.number not in selected:
+            continue
+        entry = manifest.get(cp.chapter.number)
+        final = out_dir / cp.filename
+        if not force and entry and entry.get("audio") == cp.audio_hash and entry.get("file") == cp.filename and final.exists():
+            if entry.get("tags") != cp.tags.as_dict():
+                write_tags_in_place(final, cp.tags)
+                manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
+                report.retagged += 1
+            report.skipped += 1
+            report.audio_seconds += entry.get("seconds", 0.0)
+            report.files.append(final)
+            continue
+        todo.append(cp)
+
+    # Chapters not selected this time may still need a new track total.
+    if selected is not None:
+        for cp in the_plan.chapters:
+            entry = manifest.get(cp.chapter.number)
+            if cp.chapter.number in selected or not entry:
+                continue
+            final = out_dir / entry["file"]
+            if final.exists() and entry.get("tags") != cp.tags.as_dict() and entry.get("file") == cp.filename:
+                write_tags_in_place(final, cp.tags)
+                manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
+                report.retagged += 1
+
+    _synthesize_and_encode(todo, cache, out_dir, manifest, report, jobs or os.cpu_count() or 1, progress)
+    report.wall_seconds = time.monotonic() - started
+    return report
+
+
+def existing(path: Path) -> Path | None:
+    return path if path.exists() else None
+
+
+def write_tags_in_place(path: Path, tags: Tags) -> None:
+    """Retag without re-encoding; via a temporary copy so a kill never leaves a broken file."""
+    tmp = partial_name(path)
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    write_mp3_tags(tmp, tags)
+    os.replace(tmp, path)
+
+
+def remove_stale_partials(out_dir: Path) -> None:
+    for stale in out_dir.glob(".*.partial"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _synthesize_and_encode(
+    todo: list[ChapterPlan],
+    cache: Path,
+    out_dir: Path,
+    manifest: Manifest,
+    report: Report,
+    jobs: int,
+    progress: ProgressFn | None,
+) -> None:
+    if not todo:
+        return
+    all_keys = {p.key for cp in todo for p in cp.segments}
+    missing = {}
+    for cp in todo:
+        for p in cp.segments:
+            if p.key not in missing and not cache_path(cache, p.key).exists():
+                missing[p.key] = SynthJob(p.key, p.speech, p.voice)
+    report.synthesized = len(missing)
+    report.cached = len(all_keys) - len(missing)
+    state = {"chapters_total": len(todo), "chapters_done": 0, "segments_total": len(missing),
+             "segments_done": 0, "started": time.monotonic()}
+    lock = threading.Lock()
+    cancel = threading.Event()
+
+    def tick(_future=None):
+        with lock:
+            if _future is not None:
+                state["segments_done"] += 1
+            snapshot = dict(state)
+        if progress:
+            progress(snapshot)
+
+    if jobs > 1 and len(missing) > 1:
+        synth_pool = cf.ProcessPoolExecutor(
+            max_workers=min(jobs, len(missing)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+        )
+    else:
+        synth_pool = _Inline()
+    encode_pool = cf.ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures: dict[str, cf.Future] = {}
+    encodes: list[cf.Future] = []
+    try:
+        tick()
+        for key, job in missing.items():
+            futures[key] = synth_pool.submit(synthesize_job, job, cache)
+            futures[key].add_done_callback(tick)
+        for cp in todo:
+            for p in cp.segments:
+                if p.key in futures:
+                    futures[p.key].result()
+            encodes.append(encode_pool.submit(_encode_chapter, cp, cache, out_dir, manifest, cancel))
+        for future in encodes:
+            seconds, final = future.result()
+            report.rendered += 1
+            report.audio_seconds += seconds
+            report.files.append(final)
+            with lock:
+                state["chapters_done"] += 1
+            tick()
+    except BaseException:
+        cancel.set()
+        for future in list(futures.values()) + encodes:
+            future.cancel()
+        raise
+    finally:
+        synth_pool.shutdown(wait=True, cancel_futures=True)
+        encode_pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _encode_chapter(cp: ChapterPlan, cache: Path, out_dir: Path, manifest: Manifest, cancel: threading.Event):
+    final = out_dir / cp.filename
+    tmp = partial_name(final)
+    parts = [(cache_path(cache, p.key), ms) for p, ms in zip(cp.segments, cp.pause_ms)]
+
+    def pcm():
+        for chunk in assemble.chapter_pcm(parts, cp.head_ms, cp.tail_ms):
+            if cancel.is_set():
+                raise AudioficError("render interrupted")
+            yield chunk
+
+    try:
+        seconds = assemble.encode(pcm(), tmp, "mp3")
+        write_mp3_tags(tmp, cp.tags)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    old = manifest.get(cp.chapter.number)
+    if old and old.get("file") and old["file"] != cp.filename:
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / old["file"]).unlink()
+    manifest.set(
+        cp.chapter.number,
+        {
+            "file": cp.filename,
+            "title": cp.chapter.title,
+            "audio": cp.audio_hash,
+            "tags": cp.tags.as_dict(),
+            "segments": [p.key for p in cp.segments],
+            "pauses": cp.pause_ms,
+            "encoder": assemble.encoder_args("mp3"),
+            "seconds": seconds,
+        },
+    )
+    return seconds, final

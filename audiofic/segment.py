@@ -1,0 +1,279 @@
+"""Segment: a chapter becomes an ordered list of heading, narration and dialogue segments.
+
+Pure text work. Every segment's text is an exact slice of the source (quote marks left out),
+so nothing is ever rewritten here; speech_text() makes the spoken form later. The only
+text that belongs to no segment is quote marks, whitespace, wordless punctuation and
+scene-break lines, which become pauses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import DIALOGUE, HEADING, NARRATION, Chapter, Segment
+
+MAX_SEGMENT_CHARS = 600  # longer pieces are cut at sentence ends: pyttsx3 slows on long text
+HARD_SPLIT_CHARS = 1500  # a "sentence" longer than this is cut at a comma or a space
+
+DOUBLE_OPEN = "“„‟«"
+DOUBLE_CLOSE = "”»"
+DOUBLE_ANY = '"' + DOUBLE_OPEN + DOUBLE_CLOSE
+SINGLE_MARKS = "'‘’`"
+
+# Words that start with an apostrophe and are not quotations.
+ELISIONS = {
+    "em", "cause", "cos", "coz", "cuz", "til", "till", "tis", "twas", "twere", "round", "bout",
+    "n", "ere", "kay", "ello", "im", "er", "ow", "ave", "appen", "ad", "alf", "ome", "e", "ead",
+    "nother", "sup", "fraid", "spose", "specially", "scuse", "nuff", "neath", "mongst", "gainst",
+    "cept", "course", "less", "fore", "gin", "ya", "y", "t", "s", "d", "ll", "re", "ve", "m",
+}
+
+_WORD = re.compile(r"[^\W_]")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+_SOFT_BREAK = re.compile(r"(?<=[,;:—–])\s+")
+
+
+def has_words(text: str) -> bool:
+    return bool(_WORD.search(text))
+
+
+def is_scene_break(paragraph: str) -> bool:
+    """`***`, `~*~`, `xXx`, `-----`, `o0o`: a line that marks a scene change, not speech."""
+    s = paragraph.strip()
+    if not s:
+        return False
+    if not has_words(s):
+        return True
+    if len(s) >= 3 and re.fullmatch(r"[\sxX*~\-=_.+•·oO0#]+", s):
+        letters = re.sub(r"[^xXoO0]", "", s)
+        return len(set(letters)) > 1 or len(letters) >= 3 or len(s) > len(letters)
+    return False
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph: blank-line separated blocks, or one per line.
+
+    A block whose lines are hard-wrapped prose (most lines do not end a sentence) is one
+    paragraph; a block of lines that each end a sentence is one paragraph per line.
+    """
+    spans = []
+    for block in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", text):
+        lines = [m for m in re.finditer(r"[^\n]*\S[^\n]*", block.group())]
+        if len(lines) > 1 and _hard_wrapped([m.group() for m in lines]):
+            spans.append((block.start(), block.end()))
+            continue
+        for m in lines:
+            s = block.start() + m.start() + (len(m.group()) - len(m.group().lstrip()))
+            spans.append((s, block.start() + m.end()))
+    return [_strip_span(text, s, e) for s, e in spans]
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    body = [line.rstrip() for line in lines[:-1]]
+    if max(len(line) for line in lines) > 100:
+        return False
+    ended = sum(1 for line in body if re.search(r"[.!?\"”’'…:]$", line))
+    return ended < len(body) / 2
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def detect_quote_style(text: str) -> str:
+    """'double' for “…”/"…"/«…» dialogue, 'single' for British ‘…’ dialogue."""
+    doubles = sum(text.count(c) for c in DOUBLE_ANY) + text.count("``")
+    singles = 0
+    for m in re.finditer(r"(?:^|(?<=[\s(\[—–]))['‘](\w+)", text):
+        if m.group(1).lower() not in ELISIONS and not m.group(1).isdigit():
+            singles += 1
+    return "single" if singles >= 4 and singles > 2 * doubles else "double"
+
+
+@dataclass
+class _Quote:
+    start: int  # first character inside the marks
+    end: int  # first mark after the content (or paragraph end when left open)
+    continues: bool  # carries on a quotation left open at the end of the last paragraph
+
+
+def find_quotes(para: str, style: str, carried_open: bool) -> tuple[list[_Quote], bool]:
+    """Quotations in one paragraph, and whether the last one is still open at its end."""
+    marks = _double_marks(para) if style == "double" else _single_marks(para)
+    quotes: list[_Quote] = []
+    open_at = None
+    continues = False
+    for pos, length, role in marks:
+        if open_at is None:
+            if role in ("open", "toggle"):
+                open_at = pos + length
+                continues = carried_open and not quotes and not para[:pos].strip()
+        elif role in ("close", "toggle"):
+            quotes.append(_Quote(open_at, pos, continues))
+            open_at = None
+    if open_at is not None:
+        quotes.append(_Quote(open_at, len(para), continues))
+        return quotes, True
+    return quotes, False
+
+
+def _double_marks(para: str) -> list[tuple[int, int, str]]:
+    marks = []
+    i = 0
+    while i < len(para):
+        c = para[i]
+        if para.startswith("``", i):
+            marks.append((i, 2, "open"))
+            i += 2
+            continue
+        if para.startswith("''", i) and marks and marks[-1][2] == "open":
+            marks.append((i, 2, "close"))
+            i += 2
+            continue
+        if c == '"':
+            marks.append((i, 1, "toggle"))
+        elif c in DOUBLE_OPEN or c in DOUBLE_CLOSE:
+            marks.append((i, 1, "toggle"))
+        i += 1
+    return marks
+
+
+def _single_marks(para: str) -> list[tuple[int, int, str]]:
+    marks = []
+    is_open = False
+    for i, c in enumerate(para):
+        if c not in SINGLE_MARKS:
+            continue
+        before = para[i - 1] if i > 0 else " "
+        after = para[i + 1] if i + 1 < len(para) else " "
+        if before.isalnum() and after.isalnum():
+            continue  # it's, don't, Julia`s
+        if not is_open:
+            word = re.match(r"\w+", para[i + 1:])
+            opens = (before.isspace() or before in "([—–-\"/") and not after.isspace()
+            if opens and not (word and (word.group().lower() in ELISIONS or word.group().isdigit())):
+                marks.append((i, 1, "open"))
+                is_open = True
+        else:
+            closes = not before.isspace() and (after.isspace() or not after.isalnum())
+            rest = para[i + 1:]
+            possessive = before in "sS" and re.match(r"\s+[a-z]", rest)
+            if closes and not possessive:
+                marks.append((i, 1, "close"))
+                is_open = False
+    return marks
+
+
+def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut [start, end) at sentence ends into pieces of at most MAX_SEGMENT_CHARS or so."""
+    if end - start <= MAX_SEGMENT_CHARS:
+        return [(start, end)]
+    cuts = [start + m.end() for m in _SENTENCE_END.finditer(text[start:end])]
+    pieces, piece_start = [], start
+    for i, cut in enumerate(cuts):
+        nxt = cuts[i + 1] if i + 1 < len(cuts) else end
+        if nxt - piece_start > MAX_SEGMENT_CHARS:
+            pieces.append((piece_start, cut))
+            piece_start = cut
+    pieces.append((piece_start, end))
+    result = []
+    for s, e in pieces:
+        result.extend(_hard_split(text, s, e))
+    return result
+
+
+def _hard_split(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if end - start <= HARD_SPLIT_CHARS:
+        return [(start, end)]
+    window = text[start:start + HARD_SPLIT_CHARS]
+    cut = None
+    for m in _SOFT_BREAK.finditer(window):
+        cut = m.end()
+    if cut is None or cut < HARD_SPLIT_CHARS // 3:
+        cut = window.rfind(" ") + 1 or HARD_SPLIT_CHARS
+    return [(start, start + cut)] + _hard_split(text, start + cut, end)
+
+
+def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "double") -> list[Segment]:
+    """Split a chapter into segments, the spoken heading first (if given)."""
+    segments: list[Segment] = []
+    if heading and has_words(heading):
+        h_start = chapter.heading_start if chapter.heading_start is not None else chapter.offset
+        h_end = chapter.heading_end if chapter.heading_end is not None else chapter.offset
+        segments.append(Segment(HEADING, heading, h_start, h_end, pause_after="heading"))
+    text, base = chapter.text, chapter.offset
+    carried_open = False
+    for p_index, (p_start, p_end) in enumerate(paragraphs(text)):
+        para = text[p_start:p_end]
+        if is_scene_break(para):
+            if segments:
+                segments[-1].pause_after = "scene"
+            carried_open = False
+            continue
+        quotes, carried_open = find_quotes(para, style, carried_open)
+        pieces: list[tuple[str, int, int, bool]] = []
+        cursor = 0
+        for q in quotes:
+            pieces.append((NARRATION, cursor, q.start, False))
+            pieces.append((DIALOGUE, q.start, q.end, q.continues))
+            cursor = q.end
+        pieces.append((NARRATION, cursor, len(para), False))
+        first_in_paragraph = len(segments)
+        for kind, s, e, continues in pieces:
+            s, e = _trim_marks(para, s, e)
+            if not has_words(para[s:e]):
+                continue
+            for c_start, c_end in _chunks(para, s, e):
+                c_start, c_end = _strip_span(para, c_start, c_end)
+                if not has_words(para[c_start:c_end]):
+                    continue
+                if len(segments) > first_in_paragraph:
+                    prev = segments[-1]
+                    prev.pause_after = "turn" if prev.kind != kind else "none"
+                a, b = base + p_start + c_start, base + p_start + c_end
+                segments.append(
+                    Segment(kind, para[c_start:c_end], a, b, pause_after="paragraph", paragraph=p_index,
+                            rule="continued" if continues else None)
+                )
+                continues = False
+    return segments
+
+
+def _trim_marks(para: str, start: int, end: int) -> tuple[int, int]:
+    """Strip whitespace and stray quote marks from the edges of a piece."""
+    marks = DOUBLE_ANY + SINGLE_MARKS
+    while start < end and (para[start].isspace() or para[start] in marks):
+        start += 1
+    while end > start and (para[end - 1].isspace() or para[end - 1] in marks):
+        end -= 1
+    return start, end
+
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+
+
+def _roman_to_int(numeral: str) -> int:
+    total = 0
+    for a, b in zip(numeral, numeral[1:] + " "):
+        value = _ROMAN[a]
+        total += -value if b != " " and _ROMAN[b] > value else value
+    return total
+
+
+def speech_text(text: str) -> str:
+    """The form of a segment that is sent to the engine: same words, tidier marks."""
+    text = re.sub(r"(?<=\w)`(?=\w)", "'", text)
+    text = text.replace("`", "'").replace("’", "'").replace("‘", "'")
+    text = text.replace("“", '"').replace("”", '"')
+    text = re.sub(
+        r"\b(Chapter|Part|Book)\s+([IVXLCDM]+)\b",
+        lambda m: f"{m.group(1)} {_roman_to_int(m.group(2))}",
+        text,
+    )
+    text = re.sub(r"(?<!\w)[*_]+(?=\w)|(?<=\w)[*_]+(?!\w)", "", text)  # *emphasis*
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,101 @@
+"""Synthesize: each segment's speech, offline, into a content-addressed cache.
+
+The cache key covers everything that changes the sound (engine and its version, voice,
+rate, pitch, volume, the spoken text) and nothing else, so a voice change misses only the
+segments that voice reads. Entries are written under a temporary name and renamed, so a
+crash never leaves half an entry behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Voice
+from .engines import get_engine
+from .errors import AudioficError
+
+SAMPLE_RATE = 22050
+MIN_WORDS_PER_MINUTE_FACTOR = 2.6  # audio shorter than words / (rate * this) is not complete
+
+
+@dataclass(frozen=True)
+class SynthJob:
+    key: str
+    text: str
+    voice: Voice
+
+
+def cache_key(text: str, voice: Voice, engine_version: str) -> str:
+    blob = json.dumps([engine_version, voice.as_dict(), text], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / key[:2] / f"{key}.wav"
+
+
+def wav_duration(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / float(wav.getframerate())
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text))
+
+
+def check_complete(path: Path, text: str, rate: float) -> float:
+    """Refuse audio that is missing, empty or too short for its words; return its length."""
+    if not path.exists() or path.stat().st_size <= 44:
+        raise AudioficError(f"the engine wrote no audio for: {text[:60]!r}")
+    try:
+        seconds = wav_duration(path)
+    except (wave.Error, EOFError) as exc:
+        raise AudioficError(f"the engine wrote a broken WAV ({exc}) for: {text[:60]!r}") from None
+    minimum = word_count(text) / (rate * MIN_WORDS_PER_MINUTE_FACTOR) * 60
+    if seconds < minimum:
+        raise AudioficError(
+            f"incomplete audio: {seconds:.2f} s for {word_count(text)} words (expected at least {minimum:.2f} s)"
+        )
+    return seconds
+
+
+def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
+    """Make sure the job's audio is in the cache; return its key. Runs in a worker."""
+    final = cache_path(cache_dir, job.key)
+    if final.exists():
+        return job.key
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{job.key}.{os.getpid()}.tmp.wav")
+    engine = get_engine(job.voice.engine)
+    last_error = None
+    try:
+        for _attempt in range(2):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            engine.synthesize(job.text, job.voice, tmp)
+            try:
+                check_complete(tmp, job.text, job.voice.rate)
+            except AudioficError as exc:
+                last_error = exc
+                continue
+            os.replace(tmp, final)
+            return job.key
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    raise last_error
+
+
+def init_worker() -> None:
+    """Worker processes print nothing: pyttsx3 and espeak-ng talk on stdout."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
