@@ -11,10 +11,14 @@ import os
 import random
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from pydub import AudioSegment
+with warnings.catch_warnings():
+    # pydub warns at import when ffmpeg is missing; we say so ourselves, in one line, when it matters.
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pydub import AudioSegment
 
 from .errors import AudioficError
 

@@ -58,8 +58,9 @@ def read_source(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        warnings.warn(f"{path.name} is not valid UTF-8; reading it as Windows-1252")
         text = data.decode("cp1252", errors="replace")
+        if not _looks_binary(text):
+            warnings.warn(f"{path.name} is not valid UTF-8; reading it as Windows-1252")
     if _looks_binary(text):
         raise AudioficError(f"{path}: this looks like a binary file, not text")
     return normalise_newlines(text)

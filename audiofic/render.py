@@ -35,6 +35,7 @@ from .tag import Tags, chapter_filename, slugify, write_mp3_tags
 
 MANIFEST_VERSION = 1
 STATE_DIR = ".audiofic"
+UNKNOWN_AUTHOR = "Unknown author"  # players show an empty artist as a blank row
 
 
 @dataclass
@@ -119,7 +120,7 @@ def plan(work: Work, config: dict, check_voices: bool = True) -> Plan:
         tags = Tags(
             title=chapter.title,
             album=work.title,
-            author=work.author,
+            author=work.author or UNKNOWN_AUTHOR,
             track=chapter.number,
             total=total,
             summary=work.summary,
@@ -276,12 +277,12 @@ def render(
     progress: ProgressFn | None = None,
 ) -> Report:
     started = time.monotonic()
+    assemble.require_ffmpeg()
     work = load_work(path, title, author)
     out_dir = work_dir(output, work)
     config = load_config(existing(out_dir / "voices.toml"), voices)
     the_plan = plan(work, config)
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))
-    assemble.require_ffmpeg()
     ensure_writable(out_dir)
     cache = Path(cache_dir) if cache_dir else out_dir / STATE_DIR / "cache"
     ensure_writable(cache)

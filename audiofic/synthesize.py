@@ -23,7 +23,7 @@ from .engines import get_engine
 from .errors import AudioficError
 
 SAMPLE_RATE = 22050
-MIN_WORDS_PER_MINUTE_FACTOR = 2.6  # audio shorter than words / (rate * this) is not complete
+MIN_WORDS_PER_MINUTE_FACTOR = 2.0  # audio shorter than words / (rate * this) is not complete
 
 
 @dataclass(frozen=True)

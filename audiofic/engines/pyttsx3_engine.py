@@ -58,7 +58,7 @@ class Pyttsx3Engine:
             raise AudioficError(
                 f"unknown voice {voice!r}.{hint} Available: {', '.join(sorted(ids))} (see `audiofic voices`)"
             )
-        if variant and variant not in espeak_variants():
+        if variant and espeak_variants() and variant not in espeak_variants():
             raise AudioficError(
                 f"unknown voice variant {variant!r} in {voice!r}. Available: {', '.join(espeak_variants())}"
             )

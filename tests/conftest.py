@@ -1,0 +1,55 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+SEED_000 = SEEDS / "000_184fd04babaf0899.txt"
+SEED_004 = SEEDS / "004_c356fc4fa9ae2df1.txt"
+EXAMPLE = ROOT / "examples" / "the-lighthouse-keepers-cat.md"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not here (it lives in ../shared)")
+    return path
+
+
+@pytest.fixture
+def seed000():
+    return need(SEED_000)
+
+
+@pytest.fixture
+def seed004():
+    return need(SEED_004)
+
+
+def run_cli(*args, env=None, cwd=None, timeout=600):
+    """Run the real command line in a fresh process, as a user would."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "audiofic", *map(str, args)],
+        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout,
+    )
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-show_chapters", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def assert_one_line_error(result):
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("audiofic: error: "), result.stderr
+    assert "Traceback" not in result.stderr

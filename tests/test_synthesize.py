@@ -1,0 +1,86 @@
+"""Real espeak-ng through pyttsx3: every segment's audio is complete, nothing leaks to stdout."""
+
+import random
+
+import pytest
+
+from audiofic.config import Voice
+from audiofic.engines import get_engine
+from audiofic.errors import AudioficError
+from audiofic.synthesize import SynthJob, cache_key, cache_path, check_complete, synthesize_job, wav_duration, word_count
+
+VOICE = Voice("pyttsx3", "en-us", 175, 50, 1.0)
+WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly hex "
+         "jolly vampires and Willow reads old books about forgotten spells").split()
+
+
+def sentence(rng, n):
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def make_texts():
+    rng = random.Random(7)
+    texts = []
+    for i in range(24):
+        if i % 6 == 0:  # longer than 2,000 characters
+            body = " ".join(sentence(rng, 12) for _ in range(40))
+            assert len(body) > 2000
+        else:
+            body = " ".join(sentence(rng, rng.randint(3, 14)) for _ in range(rng.randint(1, 4)))
+        texts.append(body)
+    return texts
+
+
+def test_many_segments_in_a_row_are_each_complete(tmp_path, capfd):
+    engine = get_engine("pyttsx3")
+    version = engine.version()
+    texts = make_texts()
+    ratios = []
+    for text in texts:
+        key = cache_key(text, VOICE, version)
+        synthesize_job(SynthJob(key, text, VOICE), tmp_path)
+        seconds = wav_duration(cache_path(tmp_path, key))
+        expected = word_count(text) / VOICE.rate * 60
+        ratios.append(seconds / expected)
+    # At 175 wpm espeak-ng speaks these within a narrow band of the nominal rate; a truncated or
+    # missing file (the pyttsx3 trap) would be far outside it, and so would one file's audio
+    # landing in another's.
+    assert all(0.7 < r < 1.5 for r in ratios), ratios
+    assert max(ratios) / min(ratios) < 1.6, ratios
+    out, _ = capfd.readouterr()
+    assert out == ""  # pyttsx3's "Audio saved to …" never reaches our stdout
+
+
+def test_rate_changes_duration(tmp_path):
+    text = "This sentence is spoken at two different speeds to check the rate setting."
+    slow = Voice("pyttsx3", "en-us", 120, 50, 1.0)
+    fast = Voice("pyttsx3", "en-us", 260, 50, 1.0)
+    version = get_engine("pyttsx3").version()
+    lengths = []
+    for voice in (slow, fast):
+        key = cache_key(text, voice, version)
+        synthesize_job(SynthJob(key, text, voice), tmp_path)
+        lengths.append(wav_duration(cache_path(tmp_path, key)))
+    assert lengths[0] > lengths[1] * 1.6
+
+
+def test_incomplete_audio_is_refused(tmp_path):
+    import wave
+
+    short = tmp_path / "short.wav"
+    with wave.open(str(short), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(22050)
+        w.writeframes(b"\0\0" * 2205)  # 0.1 s
+    with pytest.raises(AudioficError, match="incomplete"):
+        check_complete(short, " ".join(["word"] * 50), 175)
+    with pytest.raises(AudioficError, match="no audio"):
+        check_complete(tmp_path / "missing.wav", "text", 175)
+
+
+def test_unknown_voice_names_the_available_ones():
+    with pytest.raises(AudioficError) as err:
+        get_engine("pyttsx3").check_voice("en-usa")
+    assert "en-us" in str(err.value) and "Available" in str(err.value)
+    with pytest.raises(AudioficError, match="variant"):
+        get_engine("pyttsx3").check_voice("en-us+nosuchvariant")
+    get_engine("pyttsx3").check_voice("en-gb-x-rp+f3")
