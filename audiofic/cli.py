@@ -162,6 +162,25 @@ def voices(engine, language):
         click.echo(" ".join(espeak_variants()))
 
 
+@main.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="The output folder whose works' manifests say which entries are in use.")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path), help="A shared cache given to render --cache.")
+@click.option("--prune", is_flag=True, help="Delete entries that no rendered chapter uses.")
+@friendly
+def cache(output, cache_dir, prune):
+    """Show the segment cache's size; --prune drops what no current chapter uses."""
+    from .render import cache_usage
+
+    if not Path(output).is_dir():
+        raise AudioficError(f"{output}: no such output folder")
+    stats = cache_usage(output, cache_dir, prune)
+    line = f"{stats.entries} cached segments, {stats.bytes / 1e6:.1f} MB"
+    if prune:
+        line += f"; pruned {stats.removed} ({stats.freed / 1e6:.1f} MB)"
+    click.echo(line)
+
+
 class TerminalProgress:
     """One self-rewriting line on stderr: chapters and segments done, time left."""
 

@@ -393,10 +393,7 @@ def _synthesize_and_encode(
             futures[key] = synth_pool.submit(synthesize_job, job, cache)
             futures[key].add_done_callback(tick)
         for cp in todo:
-            for p in cp.segments:
-                if p.key in futures:
-                    futures[p.key].result()
-            encodes.append(encode_pool.submit(_encode_chapter, cp, cache, out_dir, manifest, cancel))
+            encodes.append(encode_pool.submit(_encode_chapter, cp, cache, out_dir, manifest, cancel, futures))
         for future in encodes:
             seconds, final = future.result()
             report.rendered += 1
@@ -415,13 +412,26 @@ def _synthesize_and_encode(
         encode_pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _encode_chapter(cp: ChapterPlan, cache: Path, out_dir: Path, manifest: Manifest, cancel: threading.Event):
+def _encode_chapter(
+    cp: ChapterPlan,
+    cache: Path,
+    out_dir: Path,
+    manifest: Manifest,
+    cancel: threading.Event,
+    pending: dict[str, cf.Future],
+):
+    """Encode while the chapter is still being synthesized: each segment is awaited in turn."""
     final = out_dir / cp.filename
     tmp = partial_name(final)
-    parts = [(cache_path(cache, p.key), ms) for p, ms in zip(cp.segments, cp.pause_ms)]
+
+    def parts():
+        for p, ms in zip(cp.segments, cp.pause_ms):
+            if p.key in pending:
+                pending[p.key].result()
+            yield cache_path(cache, p.key), ms
 
     def pcm():
-        for chunk in assemble.chapter_pcm(parts, cp.head_ms, cp.tail_ms):
+        for chunk in assemble.chapter_pcm(parts(), cp.head_ms, cp.tail_ms):
             if cancel.is_set():
                 raise AudioficError("render interrupted")
             yield chunk
@@ -452,3 +462,39 @@ def _encode_chapter(cp: ChapterPlan, cache: Path, out_dir: Path, manifest: Manif
         },
     )
     return seconds, final
+
+
+@dataclass
+class CacheStats:
+    entries: int = 0
+    bytes: int = 0
+    removed: int = 0
+    freed: int = 0
+
+
+def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False) -> CacheStats:
+    """Size of the segment cache(s); with prune, drop entries that no rendered chapter uses.
+
+    Without --cache, each work under `output` has its own cache, judged by its own manifest;
+    a shared --cache is judged by the manifests of every work under `output`.
+    """
+    output = Path(output)
+    works = [p.parent.parent for p in output.glob(f"*/{STATE_DIR}/manifest.json")]
+    if cache_dir is not None:
+        pairs = [(Path(cache_dir), set().union(*(Manifest(w / STATE_DIR / "manifest.json").keys_in_use() for w in works)))]
+    else:
+        pairs = [(w / STATE_DIR / "cache", Manifest(w / STATE_DIR / "manifest.json").keys_in_use()) for w in works]
+    stats = CacheStats()
+    for folder, in_use in pairs:
+        for entry in folder.glob("??/*.wav"):
+            size = entry.stat().st_size
+            stats.entries += 1
+            stats.bytes += size
+            if prune and entry.stem not in in_use:
+                entry.unlink()
+                stats.removed += 1
+                stats.freed += size
+        for stale in folder.glob("??/.*.tmp.wav"):
+            if prune:
+                stale.unlink()
+    return stats

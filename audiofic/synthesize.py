@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import wave
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
 
 
 def init_worker() -> None:
-    """Worker processes print nothing: pyttsx3 and espeak-ng talk on stdout."""
+    """Workers print nothing (pyttsx3 and espeak-ng talk on stdout) and leave Ctrl-C to the
+    main process, which cancels the pool and cleans up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker

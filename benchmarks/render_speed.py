@@ -1,0 +1,80 @@
+"""Render speed against the floor, measured in the same run (run by hand, not by CI).
+
+    .venv/bin/python benchmarks/render_speed.py [SOURCE]   (default: ../shared/seeds/000_…txt)
+
+The floor is what no renderer can beat on one core: `espeak-ng -f` of the whole text to one
+WAV, plus one ffmpeg encode of it with our MP3 settings. Then, with our own command line:
+a cold render, a re-render with nothing changed, and a one-chapter re-render after the
+narrator's rate changed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audiofic.assemble import ENCODERS, SAMPLE_RATE  # noqa: E402
+
+DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def audiofic(*args) -> list[str]:
+    return [sys.executable, "-m", "audiofic", *map(str, args)]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*.mp3"))}
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SOURCE
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        wav, mp3 = tmp / "floor.wav", tmp / "floor.mp3"
+        floor_synth = timed(["espeak-ng", "-s", "175", "-f", str(source), "-w", str(wav)])
+        floor_encode = timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), *ENCODERS["mp3"],
+                              "-ac", "1", "-ar", str(SAMPLE_RATE), str(mp3)])
+        floor = floor_synth + floor_encode
+        wav.unlink()
+
+        out = tmp / "out"
+        cold = timed(audiofic("render", source, "-o", out))
+        work = next(p for p in out.iterdir() if p.is_dir())
+        before = snapshot(work)
+        chapters = len(before)
+
+        warm = timed(audiofic("render", source, "-o", out))
+        unchanged = snapshot(work) == before
+
+        voices = tmp / "voices.toml"
+        voices.write_text("[narrator]\nrate = 190\n")
+        chapter = min(5, chapters)
+        one = timed(audiofic("render", source, "-o", out, "--voices", voices, "--chapter", chapter))
+        after = snapshot(work)
+        changed = [name for name in after if after[name] != before.get(name)]
+
+    share = cold / chapters
+    print(f"source: {source.name}, {chapters} chapters")
+    print(f"floor (espeak-ng -f + one ffmpeg encode, 1 process): {floor:.1f} s "
+          f"(synthesis {floor_synth:.1f} s, encode {floor_encode:.1f} s)")
+    print(f"cold render:                     {cold:.1f} s   ratio to floor {cold / floor:.2f}x (target <= 1.00x)")
+    print(f"re-render, nothing changed:      {warm:.2f} s   {warm / cold:.1%} of cold (target <= 5%), "
+          f"files untouched: {unchanged}")
+    print(f"narrator rate changed, chapter {chapter}: {one:.1f} s   {one / share:.2f}x one chapter's share "
+          f"({share:.1f} s; target <= 2x), MP3s changed: {len(changed)} {changed}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Re-render only what changed: cache keys, manifest skips, new chapters, kill and resume."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from mutagen.id3 import ID3
+
+from audiofic.config import load_config
+from audiofic.render import load_work, plan
+from conftest import EXAMPLE, ffprobe, run_cli
+
+
+def keys_by_kind(the_plan):
+    out = {}
+    for cp in the_plan.chapters:
+        for p in cp.segments:
+            out.setdefault(p.segment.kind, []).append(p.key)
+    return out
+
+
+def test_cache_key_misses_on_rate_and_hits_on_unrelated_change(tmp_path):
+    work = load_work(EXAMPLE)
+    base = keys_by_kind(plan(work, load_config()))
+    rate = tmp_path / "rate.toml"
+    rate.write_text("[narrator]\nrate = 190\n")
+    other = tmp_path / "other.toml"
+    other.write_text('[dialogue]\nvoice = "en-029"\n')
+    faster = keys_by_kind(plan(work, load_config(rate)))
+    recast = keys_by_kind(plan(work, load_config(other)))
+    assert not set(base["narration"]) & set(faster["narration"])  # every narration segment misses
+    assert base["dialogue"] == faster["dialogue"]  # dialogue is untouched by the narrator's rate
+    assert base["narration"] == recast["narration"]  # narration untouched by a dialogue voice change
+    assert not set(base["dialogue"]) & set(recast["dialogue"])
+
+
+def state(folder):
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*.mp3"))}
+
+
+def audio_payload(path):
+    """The MP3 frames without the ID3 tag in front."""
+    data = path.read_bytes()
+    size = ID3(path).size
+    return data[size:]
+
+
+def test_unchanged_render_touches_nothing_and_one_chapter_change_rewrites_one(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("render", EXAMPLE, "-o", out).returncode == 0
+    before = state(out)
+    time.sleep(0.05)
+    again = run_cli("render", EXAMPLE, "-o", out)
+    assert again.returncode == 0 and "0 rendered, 3 skipped" in again.stdout
+    assert "0 synthesized" in again.stdout
+    assert state(out) == before
+
+    voices = tmp_path / "v.toml"
+    voices.write_text("[narrator]\nrate = 190\n")
+    one = run_cli("render", EXAMPLE, "-o", out, "--voices", voices, "--chapter", "2")
+    assert one.returncode == 0, one.stderr
+    after = state(out)
+    changed = sorted(name for name in after if after[name] != before[name])
+    assert changed == ["02 - Chapter Two - Tea and Questions.mp3"]
+
+    forced = run_cli("render", EXAMPLE, "-o", out, "--force", "--chapter", "1-2")
+    assert forced.returncode == 0 and "2 rendered" in forced.stdout
+
+
+def test_a_new_chapter_is_added_and_old_ones_only_retagged(tmp_path):
+    story = tmp_path / "story.md"
+    shutil.copy(EXAMPLE, story)
+    out = tmp_path / "out"
+    assert run_cli("render", story, "-o", out).returncode == 0
+    files = sorted(out.rglob("*.mp3"))
+    payloads = {f.name: audio_payload(f) for f in files}
+    with open(story, "a", encoding="utf-8") as fh:
+        fh.write('\n# Chapter Four: Breakfast\n\n"Eggs," said Mara. Biscuit agreed.\n')
+    result = run_cli("render", story, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "1 rendered, 3 skipped, 3 retagged" in result.stdout
+    now = sorted(out.rglob("*.mp3"))
+    assert now[-1].name == "04 - Chapter Four - Breakfast.mp3"
+    for n, f in enumerate(now, 1):
+        assert str(ID3(f)["TRCK"]) == f"{n}/4"
+        if f.name in payloads:
+            assert audio_payload(f) == payloads[f.name]  # not re-encoded
+
+
+def test_cache_prune_drops_only_unused_entries(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("render", EXAMPLE, "-o", out).returncode == 0
+    voices = tmp_path / "v.toml"
+    voices.write_text("[narrator]\nrate = 200\n")
+    assert run_cli("render", EXAMPLE, "-o", out, "--voices", voices).returncode == 0
+    cache = next(out.glob("*/.audiofic/cache"))
+    total = len(list(cache.glob("??/*.wav")))
+    pruned = run_cli("cache", "-o", out, "--prune")
+    assert pruned.returncode == 0, pruned.stderr
+    left = len(list(cache.glob("??/*.wav")))
+    assert 0 < left < total
+    again = run_cli("render", EXAMPLE, "-o", out, "--voices", voices, "--force")
+    assert "0 synthesized" in again.stdout  # everything still needed survived the prune
+
+
+def start_render(source, out):
+    return subprocess.Popen(
+        [sys.executable, "-m", "audiofic", "render", str(source), "-o", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+
+
+def wait_for_first_file(proc, out, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list(out.glob("*/[0-9]*.mp3")):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no chapter was finished in time")
+
+
+def assert_complete_files(out):
+    manifest = json.loads(next(out.glob("*/.audiofic/manifest.json")).read_text())
+    recorded = {entry["file"]: entry["seconds"] for entry in manifest["chapters"].values()}
+    for f in out.glob("*/*.mp3"):
+        assert f.name in recorded, f"{f.name} sits under a final name but was never finished"
+        duration = float(ffprobe(f)["format"]["duration"])
+        assert abs(duration - recorded[f.name]) < 0.2, (f.name, duration, recorded[f.name])
+
+
+def test_interrupt_and_kill_then_resume(seed000, tmp_path):
+    out = tmp_path / "out"
+    # Ctrl-C: the whole process group gets SIGINT, as from a terminal.
+    proc = start_render(seed000, out)
+    wait_for_first_file(proc, out)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().count("\n") == 0, err
+    assert not list(out.rglob("*.partial"))
+    assert_complete_files(out)
+
+    # A hard kill: nothing gets to clean up.
+    proc = start_render(seed000, out)
+    time.sleep(2.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert_complete_files(out)
+    done_before = len(list(out.glob("*/*.mp3")))
+
+    resumed = run_cli("render", seed000, "-o", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{done_before} skipped" in resumed.stdout
+    assert " 0 cached" not in resumed.stdout  # resumed from the cache
+    assert len(list(out.glob("*/*.mp3"))) == 11
+    assert not list(out.rglob("*.partial"))
+    assert_complete_files(out)
