@@ -58,15 +58,30 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     paragraph; a block of lines that each end a sentence is one paragraph per line.
     """
     spans = []
-    for block in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", text):
-        lines = [m for m in re.finditer(r"[^\n]*\S[^\n]*", block.group())]
-        if len(lines) > 1 and _hard_wrapped([m.group() for m in lines]):
-            spans.append((block.start(), block.end()))
-            continue
-        for m in lines:
-            s = block.start() + m.start() + (len(m.group()) - len(m.group().lstrip()))
-            spans.append((s, block.start() + m.end()))
+    for block in _blocks(text):
+        lines = [(block[0] + m.start(), block[0] + m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text[block[0]:block[1]])]
+        if len(lines) > 1 and _hard_wrapped([text[s:e] for s, e in lines]):
+            spans.append(block)
+        else:
+            spans.extend(lines)
     return [_strip_span(text, s, e) for s, e in spans]
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Blank-line separated blocks, with scene-break lines always a block of their own."""
+    blocks = []
+    for block in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", text):
+        start = block.start()
+        for line in re.finditer(r"[^\n]+", block.group()):
+            if is_scene_break(line.group()):
+                a, b = block.start() + line.start(), block.start() + line.end()
+                if start < a:
+                    blocks.append((start, a))
+                blocks.append((a, b))
+                start = b
+        if start < block.end():
+            blocks.append((start, block.end()))
+    return blocks
 
 
 def _hard_wrapped(lines: list[str]) -> bool:

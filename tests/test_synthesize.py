@@ -84,3 +84,21 @@ def test_unknown_voice_names_the_available_ones():
     with pytest.raises(AudioficError, match="variant"):
         get_engine("pyttsx3").check_voice("en-us+nosuchvariant")
     get_engine("pyttsx3").check_voice("en-gb-x-rp+f3")
+
+
+def test_alternating_voices_each_keep_their_own_settings(tmp_path):
+    """Same text, voices switching every segment: each voice's audio must come out identical
+    every time. A rate or pitch left over from the previous segment would change the length."""
+    engine = get_engine("pyttsx3")
+    text = "My boat is on the rocks below the point, and I saw your light from the water."
+    voices = [Voice("pyttsx3", "en-us", 260, 50, 1.0), Voice("pyttsx3", "en-gb-x-rp+f3", 175, 55, 1.0),
+              Voice("pyttsx3", "en-us", 120, 30, 0.8)]
+    lengths = {v: set() for v in voices}
+    for i in range(30):
+        voice = voices[i % 3] if i % 2 else voices[(i * 2) % 3]
+        path = tmp_path / f"{i}.wav"
+        engine.synthesize(text, voice, path)
+        lengths[voice].add(round(wav_duration(path), 3))
+    assert all(len(found) == 1 for found in lengths.values()), lengths
+    slow, fast = lengths[voices[2]].pop(), lengths[voices[0]].pop()
+    assert slow > fast * 1.6

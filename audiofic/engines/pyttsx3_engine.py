@@ -10,6 +10,7 @@ import difflib
 import io
 import subprocess
 import threading
+import time
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -27,7 +28,6 @@ class Pyttsx3Engine:
     def __init__(self) -> None:
         self._engine = None
         self._done = threading.Event()
-        self._current: dict[str, object] = {}
 
     def _driver(self):
         if self._engine is None:
@@ -65,11 +65,11 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         engine = self._driver()
-        wanted = {"voice": voice.voice, "rate": int(voice.rate), "pitch": int(voice.pitch), "volume": voice.volume}
-        for key, value in wanted.items():
-            if self._current.get(key) != value:
-                engine.setProperty(key, value)
-                self._current[key] = value
+        # All four, voice first, every time: a voice change can reset espeak's rate and pitch.
+        engine.setProperty("voice", voice.voice)
+        engine.setProperty("rate", int(voice.rate))
+        engine.setProperty("pitch", int(voice.pitch))
+        engine.setProperty("volume", voice.volume)
         self._done.clear()
         # pyttsx3 prints "Audio saved to …" from its callback thread: keep it out of our output.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -78,6 +78,17 @@ class Pyttsx3Engine:
             finished = self._done.wait(timeout=60 + len(text) / 20)
         if not finished:
             raise AudioficError(f"espeak-ng did not finish speaking a segment of {len(text)} characters")
+        _wait_until_idle()
+
+
+def _wait_until_idle(limit: float = 5.0) -> None:
+    """'finished-utterance' fires inside espeak's callback: let that thread finish too, or a
+    parameter set now can be queued behind it and miss the next segment."""
+    from pyttsx3.drivers import _espeak
+
+    deadline = time.monotonic() + limit
+    while _espeak.IsPlaying() and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 @cache
