@@ -65,11 +65,11 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         engine = self._driver()
-        # All four, voice first, every time: a voice change can reset espeak's rate and pitch.
         engine.setProperty("voice", voice.voice)
-        engine.setProperty("rate", int(voice.rate))
-        engine.setProperty("pitch", int(voice.pitch))
-        engine.setProperty("volume", voice.volume)
+        # Rate, pitch and volume go in as espeak-ng embedded commands at the head of the text:
+        # set through pyttsx3 they are queued asynchronously and a segment now and then comes out
+        # at the previous segment's rate (tests/test_synthesize.py shows it).
+        text = f"\x01{int(voice.rate)}S\x01{int(voice.pitch)}P\x01{round(voice.volume * 100)}A {_plain(text)}"
         self._done.clear()
         # pyttsx3 prints "Audio saved to …" from its callback thread: keep it out of our output.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -79,6 +79,11 @@ class Pyttsx3Engine:
         if not finished:
             raise AudioficError(f"espeak-ng did not finish speaking a segment of {len(text)} characters")
         _wait_until_idle()
+
+
+def _plain(text: str) -> str:
+    """No control characters from the story: \x01 would start an espeak-ng command."""
+    return "".join(" " if ord(c) < 32 else c for c in text)
 
 
 def _wait_until_idle(limit: float = 5.0) -> None:
