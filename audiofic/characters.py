@@ -1,0 +1,247 @@
+"""Characters: who is in a work, from the voices file or discovered in the text.
+
+Pure text work. Discovery keeps only names that act like people: they speak in a tag
+("said Willow") or are the subject of a verb often enough; places, days, interjections and
+capitalised sentence openers do not qualify. Gender comes from titles and nearby pronouns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .errors import AudioficError
+
+GENDERS = ("female", "male", "unknown")
+MALE_TITLES = {"Mr", "Mr.", "Sir", "Lord", "King", "Prince", "Father", "Brother", "Uncle", "Master", "Monsieur", "Herr"}
+FEMALE_TITLES = {"Mrs", "Mrs.", "Miss", "Ms", "Ms.", "Lady", "Queen", "Princess", "Mother", "Sister", "Aunt",
+                 "Madame", "Mademoiselle", "Dame", "Mistress", "Frau"}
+TITLES = MALE_TITLES | FEMALE_TITLES | {"Dr", "Dr.", "Doctor", "Professor", "Captain", "Colonel", "Major",
+                                        "General", "Sergeant", "Inspector", "Detective", "Agent", "Officer"}
+
+SPEECH_VERBS = (
+    "said says say asked asks replied replies answered answers cried cries exclaimed exclaims shouted shouts "
+    "whispered whispers muttered mutters murmured murmurs called calls continued continues added adds observed "
+    "observes remarked remarks returned returns rejoined rejoins repeated repeats began begins explained explains "
+    "insisted insists protested protests retorted retorts interrupted interrupts suggested suggests declared "
+    "declares demanded demands inquired inquires enquired enquires responded responds snapped snaps growled growls "
+    "hissed hisses sighed sighs laughed laughs sobbed sobs screamed screams yelled yells stammered stammers "
+    "stuttered stutters mumbled mumbles groaned groans breathed breathes pleaded pleads begged begs urged urges "
+    "agreed agrees admitted admits announced announces argued argues boasted boasts complained complains "
+    "confessed confesses corrected corrects croaked croaks drawled drawls echoed echoes gasped gasps grumbled "
+    "grumbles grunted grunts howled howls instructed instructs joked jokes lied lies moaned moans mused muses "
+    "noted notes ordered orders panted pants promised promises purred purrs quipped quips recalled recalls "
+    "reminded reminds reported reports roared roars scoffed scoffs screeched screeches shrieked shrieks sneered "
+    "sneers snorted snorts spoke speaks squeaked squeaks stated states teased teases thought thinks told tells "
+    "uttered utters vowed vows wailed wails warned warns whimpered whimpers wondered wonders chuckled chuckles "
+    "giggled giggles smiled smiles grinned grins nodded nods shrugged shrugs blurted blurts bellowed bellows "
+    "barked barks chirped chirps choked chokes concluded concludes cooed coos countered counters demurred "
+    "faltered falters fumed fumes gushed gushes interjected interjects intoned intones lamented laments "
+    "mocked mocks objected objects offered offers pressed presses prompted prompts proposed proposes queried "
+    "ventured ventures volunteered volunteers whined whines yelped yelps cautioned cautions commanded commands "
+    "conceded concedes persisted persists pursued pursues resumed resumes sang sings snarled snarls stormed "
+    "thundered whistled wrote writes exploded hollered rasped rumbled sniffed sniffled spluttered sputtered "
+    "simpered greeted greets assented assents sneezed called"
+).split()
+SPEECH_VERB_SET = set(SPEECH_VERBS)
+
+NOT_NAMES = set(
+    """I I'm I'll I've I'd A An The This That These Those There Then Than Thus Though Through Yes No Not Nor Now
+    Oh Ah Ahh Aha Eh Hm Hmm Huh Um Umm Uh Er Well Okay OK Ok Hey Hi Hello Goodbye Bye Please Thanks Thank Sorry
+    God Gods Lord Jesus Christ Heaven Hell He She It We They You Your Yours My Mine Our His Her Hers Its Their
+    What When Where Why Who Whom Whose How Which While Whilst If But And Or So Yet For Of In On At By To From
+    With Without Into Onto Upon After Before Because Since Until Unless Although Even Just Only Still Maybe
+    Perhaps Sometimes Something Someone Somebody Anything Anyone Everything Everyone Nothing Nobody All Some
+    Any Each Every Both Either Neither Many Much More Most Few Other Another Such Very Too Also Again Once
+    Here Today Tomorrow Yesterday Tonight Monday Tuesday Wednesday Thursday Friday Saturday Sunday January
+    February March April May June July August September October November December Christmas Easter
+    Chapter Part Book Prologue Epilogue Mr Mr. Mrs Mrs. Miss Ms Ms. Dr Dr. Sir Madam Ma'am Mum Mom Mommy Dad
+    Daddy Mother Father Captain Colonel Lady Good Great Little Old New Poor Dear Right Left Don't Can't Won't
+    Let Let's Come Go Get Look See Wait Stop No-one Alright Uh-huh Shh Damn Bloody Fuck Shit Jeez Wow Ouch
+    Ooh Mmm Argh Gah Ugh Whoa Hush Listen Remember Maybe Besides However Instead Meanwhile Finally First
+    Second Last Next One Two Three Four Five Six Seven Eight Nine Ten Hundred Thousand Mars Earth English
+    French German American British Street Road House Hall Park Church School Town City Castle Room""".split()
+)
+
+_NAME_TOKEN = r"(?:[A-Z][a-z]+(?:['’`-][A-Za-z]+)?|[A-Z]\.)"
+_NAME = re.compile(rf"(?<![\w'’`])(?:(?:{'|'.join(re.escape(t) for t in sorted(TITLES, key=len, reverse=True))})\s+)?"
+                   rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?![\w'’`])")
+_PRONOUN_MALE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
+_PRONOUN_FEMALE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
+
+
+@dataclass
+class Character:
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    gender: str = "unknown"
+    voice: dict = field(default_factory=dict)  # optional engine/voice/rate/pitch/volume
+
+    def names(self) -> list[str]:
+        return [self.name] + [a for a in self.aliases if a != self.name]
+
+
+def characters_from_config(config: dict, where: str = "voices file") -> list[Character]:
+    table = config.get("characters") or {}
+    cast = []
+    for name, entry in table.items():
+        if not isinstance(entry, dict):
+            raise AudioficError(f"{where}: [characters.{name!r}] must be a table")
+        gender = str(entry.get("gender", "unknown")).lower()
+        gender = {"f": "female", "m": "male", "u": "unknown", "x": "unknown"}.get(gender, gender)
+        if gender not in GENDERS:
+            raise AudioficError(f"{where}: [characters.{name!r}] gender must be female, male or unknown")
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise AudioficError(f"{where}: [characters.{name!r}] aliases must be a list of strings")
+        voice = {k: entry[k] for k in ("engine", "voice", "rate", "pitch", "volume") if k in entry}
+        cast.append(Character(name=name, aliases=[a for a in aliases if a.strip()], gender=gender, voice=voice))
+    return cast
+
+
+def name_variants(character: Character) -> list[str]:
+    """The names to look for: the given ones, plus a bare first name and title-less forms."""
+    out = []
+    for name in character.names():
+        out.append(name)
+        parts = name.split()
+        if len(parts) > 1 and parts[0] in TITLES:
+            out.append(" ".join(parts[1:]) if len(parts) > 2 else name)
+    return list(dict.fromkeys(out))
+
+
+class NameIndex:
+    """Finds cast names in text, longest alias first; an alias shared by two characters is
+    left ambiguous and resolved by the caller."""
+
+    def __init__(self, cast: list[Character]):
+        self.by_alias: dict[str, list[str]] = defaultdict(list)
+        self.gender = {c.name: c.gender for c in cast}
+        for c in cast:
+            for alias in name_variants(c):
+                if c.name not in self.by_alias[alias]:
+                    self.by_alias[alias].append(c.name)
+        first_names = Counter()
+        for c in cast:
+            parts = [p for p in c.name.split() if p not in TITLES]
+            if len(parts) > 1:
+                first_names[parts[0]] += 1
+        for c in cast:
+            parts = [p for p in c.name.split() if p not in TITLES]
+            if len(parts) > 1 and first_names[parts[0]] == 1 and parts[0] not in self.by_alias:
+                self.by_alias[parts[0]].append(c.name)
+        aliases = sorted(self.by_alias, key=len, reverse=True)
+        self.pattern = (
+            re.compile(r"(?<![\w'’`])(?:" + "|".join(re.escape(a) for a in aliases) + r")(?![\w'’`])")
+            if aliases else None
+        )
+
+    def find(self, text: str):
+        """Yield (start, end, [candidate names]) for each mention."""
+        if not self.pattern:
+            return
+        for m in self.pattern.finditer(text):
+            yield m.start(), m.end(), self.by_alias[m.group()]
+
+
+def infer_gender(name: str, text: str) -> str:
+    """From a title, else from the pronouns that follow the name's mentions."""
+    first = name.split()[0]
+    if first in MALE_TITLES:
+        return "male"
+    if first in FEMALE_TITLES:
+        return "female"
+    male = female = 0
+    for m in re.finditer(rf"(?<![\w'’`]){re.escape(name)}(?![\w'’`])", text):
+        window = text[m.end():m.end() + 120]
+        window = re.split(r"[.!?]\s+[A-Z]", window)[0]
+        if re.search(r"[A-Z][a-z]+", window[1:]) and _NAME.search(window[1:]):
+            window = window[: _NAME.search(window[1:]).start() + 1]
+        male += len(_PRONOUN_MALE.findall(window))
+        female += len(_PRONOUN_FEMALE.findall(window))
+    if male > female * 1.5 and male >= 2:
+        return "male"
+    if female > male * 1.5 and female >= 2:
+        return "female"
+    return "unknown"
+
+
+def discover(text: str, min_mentions: int = 3) -> list[Character]:
+    """Characters found in the text: names that speak in tags or act as subjects."""
+    verbs = "|".join(SPEECH_VERBS)
+    speaking = Counter()
+    for m in re.finditer(rf"\b(?:{verbs})\s+({_NAME.pattern})", text):
+        speaking[m.group(1)] += 1
+    for m in re.finditer(rf"({_NAME.pattern})\s+(?:\w+ly\s+)?(?:{verbs})\b", text):
+        speaking[m.group(1)] += 1
+    mentions = Counter()
+    subjects = Counter()
+    for m in _NAME.finditer(text):
+        name = _trim_name(m.group())
+        if not name:
+            continue
+        before = text[max(0, m.start() - 3):m.start()]
+        sentence_start = m.start() == 0 or re.search(r"(?:[.!?\"“”]\s*|\n\s*)$", before)
+        if sentence_start and " " not in name and name not in speaking:
+            # A capitalised first word is only a name if it also appears mid-sentence.
+            mentions[name] += 0
+        else:
+            mentions[name] += 1
+        after = text[m.end():m.end() + 20]
+        if re.match(r"\s+(?:\w+ly\s+)?[a-z]+(?:ed|ok|ew|aw|ught|ood|ent|ame|ave|an|at|ot|ew)\b", after):
+            subjects[name] += 1
+    names = set()
+    for name, count in mentions.items():
+        if not name or name in NOT_NAMES:
+            continue
+        spoke = speaking.get(name, 0)
+        if count + spoke >= min_mentions and (spoke >= 1 or subjects[name] >= 2):
+            names.add(name)
+    for name in list(speaking):
+        trimmed = _trim_name(name)
+        if trimmed and trimmed not in NOT_NAMES and speaking[name] >= 2:
+            names.add(trimmed)
+    return merge_names(names, mentions, speaking, text)
+
+
+def _trim_name(name: str) -> str:
+    words = name.split()
+    while words and words[-1] in NOT_NAMES | TITLES:
+        words.pop()
+    while len(words) > 1 and words[0] in NOT_NAMES - TITLES:
+        words.pop(0)
+    if not words or (len(words) == 1 and words[0] in TITLES):
+        return ""
+    return " ".join(words)
+
+
+def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str) -> list[Character]:
+    """"Spike" and "Spike Spiegel" are one character, named by the longer form."""
+    weight = {n: mentions.get(n, 0) + 2 * speaking.get(n, 0) for n in names}
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names, key=lambda n: (-len(n.split()), -weight[n])):
+        tokens = [t for t in name.split() if t not in TITLES]
+        home = None
+        for head in groups:
+            head_tokens = [t for t in head.split() if t not in TITLES]
+            if tokens and set(tokens) <= set(head_tokens) and tokens[0] in (head_tokens[0], head_tokens[-1]):
+                home = head
+                break
+        if home is None:
+            groups[name] = [name]
+        else:
+            groups[home].append(name)
+    cast = []
+    for head, members in groups.items():
+        total = sum(weight[m] for m in members)
+        if total < 3:
+            continue
+        gender = "unknown"
+        for member in sorted(members, key=lambda m: -weight[m]):
+            gender = infer_gender(member, text)
+            if gender != "unknown":
+                break
+        cast.append((total, Character(name=head, aliases=sorted(set(members) - {head}), gender=gender)))
+    cast.sort(key=lambda pair: -pair[0])
+    return [c for _, c in cast]
