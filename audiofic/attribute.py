@@ -27,10 +27,17 @@ from .model import DIALOGUE, HEADING, NARRATION, Segment, Work
 _VERB = "(?:" + "|".join(sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
 _ADVERB = r"(?:\w+ly\s+|again\s+|then\s+|now\s+|at\s+last\s+|at\s+once\s+|softly\s+|quietly\s+)"
 _VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?:and\s+|then\s+)?{_ADVERB}?{_VERB}\b[\s,]*{_ADVERB}?(?:to\s+\w+\s+)?", re.I)
-_PRONOUN_AFTER_VERB = re.compile(rf"^[\s,;:—–-]*{_VERB}\s+(he|she|I)\b", re.I)
-_PRONOUN_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*(he|she|I)\s+(?:\w+\s+)?{_ADVERB}?{_VERB}\b", re.I)
+_FEMALE_NOUNS = ("wife lady mother mama mamma mum mom sister daughter aunt girl woman niece grandmother "
+                 "bride widow queen princess maid mistress hostess governess").split()
+_MALE_NOUNS = ("husband father papa dad brother son uncle boy man nephew grandfather groom king prince "
+               "master host gentleman fellow lad").split()
+_NOUN_GENDER = {n: "female" for n in _FEMALE_NOUNS} | {n: "male" for n in _MALE_NOUNS}
+# "he", "she", "I", or a gendered description: "his wife", "the old man", "her father".
+_WHO = rf"(he|she|I|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
+_PRONOUN_AFTER_VERB = re.compile(rf"^[\s,;:—–-]*{_VERB}\s+{_WHO}\b", re.I)
+_PRONOUN_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*{_WHO}\s+(?:\w+\s+)?{_ADVERB}?{_VERB}\b", re.I)
 _NAME_THEN_VERB = re.compile(rf"^\s*(?:,\s*)?{_ADVERB}?(?:\w+\s+){{0,1}}{_ADVERB}?{_VERB}\b", re.I)
-_TAIL_PRONOUN = re.compile(rf"\b(he|she|I)\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
+_TAIL_PRONOUN = re.compile(rf"\b{_WHO}\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _TAIL_VERB = re.compile(rf"\b{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
 _THE = re.compile(r"^(?:the|old|young|little|poor)\s+", re.I)
@@ -61,8 +68,9 @@ class Turn:
 
 
 def attribute(work: Work, cast: list[Character] | None = None, narrator: str | None = None,
-              overrides: dict[tuple[int, int], str] | None = None) -> Work:
-    """Set `speaker` and `rule` on every dialogue segment of the work, in place."""
+              overrides: dict[tuple[int, int], str] | None = None) -> str | None:
+    """Set `speaker` and `rule` on every dialogue segment of the work, in place; return the
+    first-person narrator character (given, or found from how others address them)."""
     cast = cast or []
     index = NameIndex(cast)
     genders = {c.name: c.gender for c in cast}
@@ -99,7 +107,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
         segs = work.chapters[chapter_no - 1].segments if 0 < chapter_no <= len(work.chapters) else []
         if 0 <= seg_index < len(segs) and segs[seg_index].kind == DIALOGUE:
             segs[seg_index].speaker, segs[seg_index].rule = speaker, "override"
-    return work
+    return narrator
 
 
 def _turns(work: Work) -> list[Turn]:
@@ -112,15 +120,21 @@ def _turns(work: Work) -> list[Turn]:
             if seg.kind != HEADING:
                 by_paragraph.setdefault(seg.paragraph, []).append(seg)
         last_paragraph = None
+        lead_in = None
         for number in sorted(by_paragraph):
             segs = by_paragraph[number]
             if not any(s.kind == DIALOGUE for s in segs):
                 long_narration = sum(len(s.text) for s in segs) > 400
                 if long_narration:
                     chain += 1
+                lead_in = (number, segs[-1])
                 continue
             if last_paragraph is not None and number - last_paragraph > 2:
                 chain += 1
+            if lead_in and lead_in[0] == number - 1 and segs[0].kind == DIALOGUE:
+                # "Mr. Darcy replied with great intrepidity," ends the paragraph before the quote.
+                segs = [lead_in[1]] + segs
+            lead_in = None
             turn = Turn(chapter.number, number, chain, segs, segs[0].start)
             turn.continues = segs[0].kind == DIALOGUE and segs[0].rule == "continued"
             turns.append(turn)
@@ -180,7 +194,7 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
                 clause = re.split(r"[.!?;]\s+", tail[:verb.start()])[-1]
                 mentions = list(index.find(clause))
                 if mentions:
-                    return _decide(turn, mentions[-1][2][0], "explicit")
+                    return _decide(turn, mentions[0][2][0], "explicit")
                 m = _TAIL_PRONOUN.search(tail)
                 if m:
                     return _pronoun(turn, m.group(1), narrator)
@@ -195,7 +209,11 @@ def _pronoun(turn: Turn, word: str, narrator: str | None) -> None:
         if narrator:
             _decide(turn, narrator, "first-person")
         return
-    turn.pronoun = "male" if word.lower() == "he" else "female"
+    word = word.lower()
+    if word in ("he", "she"):
+        turn.pronoun = "male" if word == "he" else "female"
+    else:
+        turn.pronoun = _NOUN_GENDER.get(word.split()[-1])
 
 
 def _gender_ok(name: str, gender: str | None, genders: dict[str, str]) -> bool:
@@ -236,6 +254,8 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
     found = []
     for seg in turn.dialogue:
         text = seg.text
+        if len(re.findall(r"\w+", text)) < 4:
+            continue  # "Bingley." answers a question; it addresses no one
         for start, end, names in index.find(text):
             before, after = text[:start], text[end:end + 2]
             opening = re.fullmatch(r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*", before,
@@ -291,9 +311,23 @@ def _alternate(turns: list[Turn]) -> None:
                 others = [t.speaker for t in turns if t.chain == turn.chain and t.speaker not in (None, prev.speaker)]
                 if others:
                     guess = Counter(others).most_common(1)[0][0]
+            if guess is None and prev and prev.speaker:
+                guess = _other_speaker(turns, i, prev.speaker, -1)
+            if guess is None and nxt and nxt.speaker:
+                guess = _other_speaker(turns, i, nxt.speaker, +1)
             if guess:
                 _decide(turn, guess, "turns")
                 changed = True
+
+
+def _other_speaker(turns: list[Turn], i: int, exclude: str, step: int, reach: int = 6) -> str | None:
+    """The nearest speaker in the same conversation who is not `exclude`."""
+    j = i + step
+    while 0 <= j < len(turns) and abs(j - i) <= reach and turns[j].chain == turns[i].chain:
+        if turns[j].speaker and turns[j].speaker != exclude:
+            return turns[j].speaker
+        j += step
+    return None
 
 
 def is_first_person(work: Work) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .errors import AudioficError
 
 GENDERS = ("female", "male", "unknown")
+ARTICLES = {"the", "a", "an", "her", "his", "their", "my", "our", "your"}
 MALE_TITLES = {"Mr", "Mr.", "Sir", "Lord", "King", "Prince", "Father", "Brother", "Uncle", "Master", "Monsieur", "Herr"}
 FEMALE_TITLES = {"Mrs", "Mrs.", "Miss", "Ms", "Ms.", "Lady", "Queen", "Princess", "Mother", "Sister", "Aunt",
                  "Madame", "Mademoiselle", "Dame", "Mistress", "Frau"}
@@ -60,15 +61,22 @@ NOT_NAMES = set(
     Daddy Mother Father Captain Colonel Lady Good Great Little Old New Poor Dear Right Left Don't Can't Won't
     Let Let's Come Go Get Look See Wait Stop No-one Alright Uh-huh Shh Damn Bloody Fuck Shit Jeez Wow Ouch
     Ooh Mmm Argh Gah Ugh Whoa Hush Listen Remember Maybe Besides However Instead Meanwhile Finally First
+    Im Ive Id Ill Youre Dont Cant Wont Didnt Isnt Thats Whats Theres Hes Shes Its Lets Wasnt Couldnt
     Second Last Next One Two Three Four Five Six Seven Eight Nine Ten Hundred Thousand Mars Earth English
     French German American British Street Road House Hall Park Church School Town City Castle Room""".split()
+)
+
+NOT_VERBS = set(
+    """and or but nor for so yet of in on at by to from with into onto as than that who whom whose which
+    now then today tonight here there too also again still just only even really very not all both
+    out up down off over under about around through""".split()
 )
 
 _NAME_TOKEN = r"(?:[A-Z][a-z]+(?:['’`-][A-Za-z]+)?|[A-Z]\.)"
 _NAME = re.compile(rf"(?<![\w'’`])(?:(?:{'|'.join(re.escape(t) for t in sorted(TITLES, key=len, reverse=True))})\s+)?"
                    rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?![\w'’`])")
-_PRONOUN_MALE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
-_PRONOUN_FEMALE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
+_PRONOUN_MALE = re.compile(r"\b(?:he|his|himself)\b", re.IGNORECASE)
+_PRONOUN_FEMALE = re.compile(r"\b(?:she|hers|herself)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -108,7 +116,17 @@ def name_variants(character: Character) -> list[str]:
         parts = name.split()
         if len(parts) > 1 and parts[0] in TITLES:
             out.append(" ".join(parts[1:]) if len(parts) > 2 else name)
-    return list(dict.fromkeys(out))
+        if len(parts) > 1 and parts[0].lower() in ARTICLES:
+            # "The Mouse" is "the Mouse" in a sentence, and often just "Mouse".
+            out.append(" ".join([parts[0].lower()] + parts[1:]))
+            rest = " ".join(parts[1:])
+            if rest[:1].isupper() and parts[0].lower() == "the":  # not "An Inspector" → "Inspector"
+                out.append(rest)
+        if len(parts) > 1 and all(p.isalpha() or p.endswith("'S") for p in parts[1:]):
+            out.append(" ".join([parts[0]] + [p.lower() for p in parts[1:]]))  # "Alice'S Sister"
+        if "'S" in name:
+            out.append(name.replace("'S", "'s"))
+    return list(dict.fromkeys(v for v in out if v))
 
 
 class NameIndex:
@@ -133,7 +151,8 @@ class NameIndex:
                 self.by_alias[parts[0]].append(c.name)
         aliases = sorted(self.by_alias, key=len, reverse=True)
         self.pattern = (
-            re.compile(r"(?<![\w'’`])(?:" + "|".join(re.escape(a) for a in aliases) + r")(?![\w'’`])")
+            re.compile(r"(?<![\w'’`])(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in aliases)
+                       + r")(?![\w'’`])")
             if aliases else None
         )
 
@@ -142,22 +161,26 @@ class NameIndex:
         if not self.pattern:
             return
         for m in self.pattern.finditer(text):
-            yield m.start(), m.end(), self.by_alias[m.group()]
+            yield m.start(), m.end(), self.by_alias[re.sub(r"\s+", " ", m.group())]
 
 
 def infer_gender(name: str, text: str) -> str:
-    """From a title, else from the pronouns that follow the name's mentions."""
+    """From a title, else from the pronouns that follow the name where it is a subject:
+    "Willow sighed. She …" and "Spike ran his hand …" (but not "her": object or possessive)."""
     first = name.split()[0]
     if first in MALE_TITLES:
         return "male"
     if first in FEMALE_TITLES:
         return "female"
     male = female = 0
-    for m in re.finditer(rf"(?<![\w'’`]){re.escape(name)}(?![\w'’`])", text):
-        window = text[m.end():m.end() + 120]
-        window = re.split(r"[.!?]\s+[A-Z]", window)[0]
-        if re.search(r"[A-Z][a-z]+", window[1:]) and _NAME.search(window[1:]):
-            window = window[: _NAME.search(window[1:]).start() + 1]
+    for m in re.finditer(rf"(?<![\w'’`]){re.escape(name)}(?![\w'’`])(?=\s+[a-z])", text):
+        window = text[m.end():m.end() + 200]
+        sentences = re.split(r"(?<=[.!?])[\"”’']?\s+", window)
+        window = sentences[0] + (" " + " ".join(sentences[1].split()[:2]) if len(sentences) > 1 else "")
+        for other in _NAME.finditer(window, 1):
+            if _trim_name(other.group()) and _trim_name(other.group()) != name:
+                window = window[: other.start()]  # pronouns after another name are theirs
+                break
         male += len(_PRONOUN_MALE.findall(window))
         female += len(_PRONOUN_FEMALE.findall(window))
     if male > female * 1.5 and male >= 2:
@@ -175,6 +198,9 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
         speaking[m.group(1)] += 1
     for m in re.finditer(rf"({_NAME.pattern})\s+(?:\w+ly\s+)?(?:{verbs})\b", text):
         speaking[m.group(1)] += 1
+    addressed = Counter()  # "Spike?" / "…, Spike." inside quotes: the person spoken to
+    for m in re.finditer(rf"(?:[\"“]|,\s)({_NAME.pattern})(?=[,!?.]|[\"”])", text):
+        addressed[_trim_name(m.group(1))] += 1
     mentions = Counter()
     subjects = Counter()
     for m in _NAME.finditer(text):
@@ -188,15 +214,16 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
             mentions[name] += 0
         else:
             mentions[name] += 1
-        after = text[m.end():m.end() + 20]
-        if re.match(r"\s+(?:\w+ly\s+)?[a-z]+(?:ed|ok|ew|aw|ught|ood|ent|ame|ave|an|at|ot|ew)\b", after):
+        after = re.match(r"\s+([a-z]+)", text[m.end():m.end() + 30])
+        if after and after.group(1) not in NOT_VERBS:
             subjects[name] += 1
+    mentions.update(addressed)
     names = set()
     for name, count in mentions.items():
         if not name or name in NOT_NAMES:
             continue
         spoke = speaking.get(name, 0)
-        if count + spoke >= min_mentions and (spoke >= 1 or subjects[name] >= 2):
+        if count + spoke >= min_mentions and (spoke or subjects[name] >= 2 or addressed[name] >= 2):
             names.add(name)
     for name in list(speaking):
         trimmed = _trim_name(name)
@@ -206,7 +233,7 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
 
 
 def _trim_name(name: str) -> str:
-    words = name.split()
+    words = [re.sub(r"['’`]s$", "", w) for w in name.split()]  # "Willow's" is Willow
     while words and words[-1] in NOT_NAMES | TITLES:
         words.pop()
     while len(words) > 1 and words[0] in NOT_NAMES - TITLES:

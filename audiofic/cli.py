@@ -111,17 +111,17 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, title, author
 @chapter_option
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Where the work's own voices.toml is looked for.")
+@click.option("--explain", is_flag=True, help="Show which attribution rule decided each dialogue line.")
 @title_option
 @author_option
 @friendly
-def script(file, fmt, voices, chapters, output, title, author):
+def script(file, fmt, voices, chapters, output, title, author, explain):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
-    from .config import load_config
-    from .render import existing, load_work, parse_chapter_selection, plan, work_dir
+    from .render import cast_work, load_layers, load_work, parse_chapter_selection, plan, work_dir
 
     work = load_work(file, title, author)
-    config = load_config(existing(work_dir(output, work) / "voices.toml"), voices)
-    the_plan = plan(work, config)
+    config, user_cast = load_layers(work_dir(output, work), voices)
+    the_plan = plan(work, config, cast_work(work, config, user_cast))
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))
     for cp in the_plan.chapters:
         if selected is not None and cp.chapter.number not in selected:
@@ -136,9 +136,39 @@ def script(file, fmt, voices, chapters, output, title, author):
                     "kind": seg.kind, "speaker": seg.speaker, "voice": p.voice.voice,
                     "text": seg.text, "start": seg.start, "end": seg.end,
                 }
+                if explain:
+                    record["rule"] = seg.rule if seg.kind == "dialogue" else None
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
-                click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {seg.text}")
+                rule = f"[{seg.rule}] " if explain and seg.kind == "dialogue" else ""
+                click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {rule}{seg.text}")
+
+
+@main.command()
+@source_argument
+@voices_option
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Where the work's own voices.toml is looked for.")
+@title_option
+@author_option
+@friendly
+def cast(file, voices, output, title, author):
+    """Print FILE's cast: name, aliases, gender, lines, words and voice."""
+    from .render import cast_work, load_layers, load_work, work_dir
+
+    work = load_work(file, title, author)
+    config, user_cast = load_layers(work_dir(output, work), voices)
+    casting = cast_work(work, config, user_cast)
+    click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
+    for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
+        c, v = entry.character, entry.voice
+        voice = f"{v.voice} p{int(v.pitch)}" + (" (narrator)" if c.name == casting.narrator else "")
+        click.echo(f"{c.name[:24]:<24} {c.gender:<8} {entry.lines:>5} {entry.words:>6}  {voice:<22} {', '.join(c.aliases)}")
+    unknown = sum(1 for ch in work.chapters for s in ch.segments if s.kind == "dialogue" and not s.speaker)
+    click.echo(f"\nunattributed dialogue lines (read by the [dialogue] voice): {unknown}")
+    if casting.new:
+        names = ", ".join(c.name for c in casting.new[:12])
+        click.echo(f"in the text but not in the cast (add them to the voices file to give them voices): {names}")
 
 
 @main.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -59,6 +60,15 @@ def read_toml(path: Path) -> dict:
         raise AudioficError(f"{path}: cannot read it ({exc})") from None
 
 
+def read_layer(path: Path) -> dict:
+    """A voices file as a layer; a top-level `narrator = "Name"` names the narrator character."""
+    layer = read_toml(path)
+    if isinstance(layer.get("narrator"), str):
+        layer["narrator_character"] = layer.pop("narrator")
+    validate(layer, str(path))
+    return layer
+
+
 def merge(base: dict, over: dict) -> dict:
     """Deep-merge `over` into a copy of `base`: tables merge, values replace."""
     out = copy.deepcopy(base)
@@ -76,8 +86,7 @@ def load_config(*layers: Path | None) -> dict:
     for path in layers:
         if path is None:
             continue
-        layer = read_toml(path)
-        validate(layer, str(path))
+        layer = read_layer(path)
         config = merge(config, layer)
     validate(config, "voices configuration")
     return config
@@ -96,8 +105,14 @@ def validate(config: dict, where: str) -> None:
                     raise AudioficError(f"{where}: [pauses] {name} must be a number of milliseconds, 0-60000")
         elif key == "characters":
             _check_table(value, f"{where}: [characters]")
-        elif key in ("narrator_character", "overrides"):
-            pass
+        elif key == "narrator_character":
+            if not isinstance(value, str) or not value.strip():
+                raise AudioficError(f"{where}: narrator must be a character's name")
+        elif key == "overrides":
+            _check_table(value, f"{where}: [overrides]")
+            for pin, speaker in value.items():
+                if not re.fullmatch(r"\d+:\d+", pin) or not isinstance(speaker, str):
+                    raise AudioficError(f'{where}: [overrides] entries look like "3:12" = "Name" (chapter:segment)')
         else:
             raise AudioficError(f"{where}: unknown table or key {key!r}")
 
@@ -133,6 +148,15 @@ def role_voice(config: dict, role: str) -> Voice:
         pitch=float(table["pitch"]),
         volume=float(table["volume"]),
     )
+
+
+def overrides(config: dict) -> dict[tuple[int, int], str]:
+    """Per-line pins: `[overrides]` "3:12" = "Spike" puts segment 12 of chapter 3 on Spike."""
+    pins = {}
+    for pin, speaker in (config.get("overrides") or {}).items():
+        chapter, segment = pin.split(":")
+        pins[(int(chapter), int(segment))] = speaker
+    return pins
 
 
 def pauses(config: dict) -> dict[str, int]:

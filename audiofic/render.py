@@ -23,8 +23,9 @@ from typing import Callable
 
 from . import assemble
 from .attribute import attribute
-from .cast import voice_for
-from .config import Voice, load_config, pauses
+from .cast import CastEntry, cast_voices, voice_for
+from .characters import Character, characters_from_config, discover
+from .config import Voice, load_config, overrides, pauses, read_layer
 from .engines import get_engine
 from .errors import AudioficError
 from .ingest import ingest
@@ -92,14 +93,80 @@ def load_work(path: Path, title: str | None = None, author: str | None = None) -
         chapter.segments = segment_chapter(chapter, heading_text(work, chapter), style)
     if not any(s.kind != "heading" for c in work.chapters for s in c.segments):
         raise AudioficError(f"{path}: there is no speakable text in it")
-    return attribute(work)
+    return work
+
+
+@dataclass
+class Casting:
+    characters: list[Character]
+    narrator: str | None
+    entries: dict[str, CastEntry]
+    new: list[Character]  # found in the text but not in the cast file: `audiofic cast` lists them
+
+
+def load_layers(out_dir: Path, voices: Path | None) -> tuple[dict, list[str] | None]:
+    """The merged configuration, and the cast names when --voices lists characters."""
+    config = load_config(existing(out_dir / "voices.toml"), voices)
+    user_cast = None
+    if voices is not None:
+        names = list((read_layer(voices).get("characters") or {}).keys())
+        user_cast = names or None
+    return config, user_cast
+
+
+def cast_work(work: Work, config: dict, user_cast: list[str] | None = None) -> Casting:
+    """Who is in the work, who says each line, and in which voice."""
+    characters = characters_from_config(config)
+    if user_cast:
+        characters = [c for c in characters if c.name in user_cast]
+    known = {n for c in characters for n in c.names()}
+    body = "\n\n".join(chapter.text for chapter in work.chapters)
+    new = [found for found in discover(body) if not known & set(found.names())]
+    if not characters:
+        # First render: the cast is what discovery finds. Afterwards the voices file is the
+        # cast, so a new chapter never re-attributes old ones; newcomers are only reported.
+        characters, new = new, []
+    narrator = attribute(work, characters, config.get("narrator_character"), overrides(config))
+    entries = cast_voices(work, characters, config, narrator)
+    return Casting(characters, narrator, entries, new)
+
+
+def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
+    """Record the cast and its voices in the work's voices.toml, so later renders keep them.
+    Written once, on the first render; after that the file is the user's to edit."""
+    if path.exists() or not (casting.characters or casting.narrator):
+        return
+    lines = [
+        f"# The cast of {work.title!r}, written by audiofic's first render and read back by every",
+        "# later one. Edit a voice to recast a character, move an alias to merge two, rename one;",
+        "# `audiofic voices` lists the voices. Pin one line to a speaker under [overrides]:",
+        '# "3:12" = "Name" (chapter 3, segment 12 as `audiofic script` numbers them).',
+        "",
+    ]
+    if casting.narrator:
+        lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
+    for character in sorted(casting.characters, key=lambda c: -casting.entries[c.name].lines):
+        entry = casting.entries[character.name]
+        lines += [
+            f"[characters.{_toml_str(character.name)}]  # {entry.lines} lines, {entry.words} words",
+            f"aliases = [{', '.join(_toml_str(a) for a in character.aliases)}]",
+            f"gender = {_toml_str(character.gender)}",
+            f"voice = {_toml_str(entry.voice.voice)}",
+            f"pitch = {int(entry.voice.pitch)}",
+            "",
+        ]
+    atomic_write_text(path, "\n".join(lines))
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def work_dir(output: Path, work: Work) -> Path:
     return Path(output) / slugify(work.title)
 
 
-def plan(work: Work, config: dict, check_voices: bool = True) -> Plan:
+def plan(work: Work, config: dict, casting: Casting | None = None, check_voices: bool = True) -> Plan:
     """The pure part of a render: who reads what, in which voice, under which cache key."""
     pause = pauses(config)
     versions: dict[str, str] = {}
@@ -109,7 +176,7 @@ def plan(work: Work, config: dict, check_voices: bool = True) -> Plan:
     for chapter in work.chapters:
         planned = []
         for seg in chapter.segments:
-            reader, voice = voice_for(seg, config)
+            reader, voice = voice_for(seg, config, casting.entries if casting else None)
             engine = get_engine(voice.engine)
             if check_voices and (voice.engine, voice.voice) not in checked:
                 engine.check_voice(voice.voice)
@@ -280,10 +347,12 @@ def render(
     assemble.require_ffmpeg()
     work = load_work(path, title, author)
     out_dir = work_dir(output, work)
-    config = load_config(existing(out_dir / "voices.toml"), voices)
-    the_plan = plan(work, config)
+    config, user_cast = load_layers(out_dir, voices)
+    casting = cast_work(work, config, user_cast)
+    the_plan = plan(work, config, casting)
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))
     ensure_writable(out_dir)
+    write_cast_file(out_dir / "voices.toml", work, casting)
     cache = Path(cache_dir) if cache_dir else out_dir / STATE_DIR / "cache"
     ensure_writable(cache)
     remove_stale_partials(out_dir)
