@@ -254,9 +254,9 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
     found = []
     for seg in turn.dialogue:
         text = seg.text
-        if len(re.findall(r"\w+", text)) < 4:
-            continue  # "Bingley." answers a question; it addresses no one
         for start, end, names in index.find(text):
+            if not re.search(r"\w", text[:start] + text[end:]):
+                continue  # "Bingley." answers a question; it addresses no one
             before, after = text[:start], text[end:end + 2]
             opening = re.fullmatch(r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*", before,
                                    re.I)

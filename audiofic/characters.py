@@ -74,7 +74,7 @@ NOT_VERBS = set(
 
 _NAME_TOKEN = r"(?:[A-Z][a-z]+(?:['’`-][A-Za-z]+)?|[A-Z]\.)"
 _NAME = re.compile(rf"(?<![\w'’`])(?:(?:{'|'.join(re.escape(t) for t in sorted(TITLES, key=len, reverse=True))})\s+)?"
-                   rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?![\w'’`])")
+                   rf"{_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{0,3}}(?![\w'’`])")
 _PRONOUN_MALE = re.compile(r"\b(?:he|his|himself)\b", re.IGNORECASE)
 _PRONOUN_FEMALE = re.compile(r"\b(?:she|hers|herself)\b", re.IGNORECASE)
 
@@ -229,6 +229,10 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
         trimmed = _trim_name(name)
         if trimmed and trimmed not in NOT_NAMES and speaking[name] >= 2:
             names.add(trimmed)
+    for name, count in mentions.items():  # "Spike Spiegel", once, is Spike's full name
+        parts = name.split()
+        if count and len(parts) > 1 and parts[0] in names and not set(parts) & NOT_NAMES:
+            names.add(name)
     return merge_names(names, mentions, speaking, text)
 
 
