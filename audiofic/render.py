@@ -366,10 +366,7 @@ def render(
         entry = manifest.get(cp.chapter.number)
         final = out_dir / cp.filename
         if not force and entry and entry.get("audio") == cp.audio_hash and entry.get("file") == cp.filename and final.exists():
-            if entry.get("tags") != cp.tags.as_dict():
-                write_tags_in_place(final, cp.tags)
-                manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
-                report.retagged += 1
+            _retag_if_changed(cp, entry, final, manifest, report)
             report.skipped += 1
             report.audio_seconds += entry.get("seconds", 0.0)
             report.files.append(final)
@@ -383,10 +380,8 @@ def render(
             if cp.chapter.number in selected or not entry:
                 continue
             final = out_dir / entry["file"]
-            if final.exists() and entry.get("tags") != cp.tags.as_dict() and entry.get("file") == cp.filename:
-                write_tags_in_place(final, cp.tags)
-                manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
-                report.retagged += 1
+            if final.exists() and entry.get("file") == cp.filename:
+                _retag_if_changed(cp, entry, final, manifest, report)
 
     _synthesize_and_encode(todo, cache, out_dir, manifest, report, jobs or os.cpu_count() or 1, progress)
     report.wall_seconds = time.monotonic() - started
@@ -395,6 +390,14 @@ def render(
 
 def existing(path: Path) -> Path | None:
     return path if path.exists() else None
+
+
+def _retag_if_changed(cp: ChapterPlan, entry: dict, final: Path, manifest: Manifest, report: Report) -> None:
+    """Tags only (a new track total, say): written in place, the audio left as it is."""
+    if entry.get("tags") != cp.tags.as_dict():
+        write_tags_in_place(final, cp.tags)
+        manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
+        report.retagged += 1
 
 
 def write_tags_in_place(path: Path, tags: Tags) -> None:
