@@ -158,7 +158,7 @@ def cast(file, voices, output, title, author):
 
     work = load_work(file, title, author)
     config, user_cast = load_layers(work_dir(output, work), voices)
-    casting = cast_work(work, config, user_cast)
+    casting = cast_work(work, config, user_cast, find_new=True)
     click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
         c, v = entry.character, entry.voice

@@ -114,14 +114,16 @@ def load_layers(out_dir: Path, voices: Path | None) -> tuple[dict, list[str] | N
     return config, user_cast
 
 
-def cast_work(work: Work, config: dict, user_cast: list[str] | None = None) -> Casting:
+def cast_work(work: Work, config: dict, user_cast: list[str] | None = None, find_new: bool = False) -> Casting:
     """Who is in the work, who says each line, and in which voice."""
     characters = characters_from_config(config)
     if user_cast:
         characters = [c for c in characters if c.name in user_cast]
-    known = {n for c in characters for n in c.names()}
-    body = "\n\n".join(chapter.text for chapter in work.chapters)
-    new = [found for found in discover(body) if not known & set(found.names())]
+    new: list[Character] = []
+    if find_new or not characters:
+        known = {n for c in characters for n in c.names()}
+        body = "\n\n".join(chapter.text for chapter in work.chapters)
+        new = [found for found in discover(body) if not known & set(found.names())]
     if not characters:
         # First render: the cast is what discovery finds. Afterwards the voices file is the
         # cast, so a new chapter never re-attributes old ones; newcomers are only reported.
