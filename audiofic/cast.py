@@ -51,13 +51,17 @@ def cast_voices(work: Work, characters: list[Character], config: dict,
     taken |= {c.voice["voice"] for c in characters if c.voice.get("voice")}
     used: Counter = Counter()
     entries = {}
+    language = role_voice(config, "narrator").voice.split("+")[0]
+    palettes = None
+    if not language.startswith("en"):  # variants of the work's own language, never English voices
+        palettes = ([f"{language}+f{i}" for i in (2, 4, 1, 5)], [f"{language}+m{i}" for i in (3, 1, 2, 4, 7, 5)])
     ordered = sorted(characters, key=lambda c: (-lines[c.name], characters.index(c)))
     for character in ordered:
         chosen = dict(character.voice)
         if character.name == narrator and "voice" not in chosen:
             chosen = role_voice(config, "narrator").as_dict() | chosen
         if "voice" not in chosen:
-            chosen.update(_pick(character.gender, taken, used))
+            chosen.update(_pick(character.gender, taken, used, palettes))
         voice = Voice(
             engine=chosen.get("engine", base.engine),
             voice=chosen["voice"],
@@ -69,14 +73,15 @@ def cast_voices(work: Work, characters: list[Character], config: dict,
     return entries
 
 
-def _pick(gender: str, taken: set[str], used: Counter) -> dict:
+def _pick(gender: str, taken: set[str], used: Counter, palettes=None) -> dict:
     """The next voice for this gender, never the narrator's or the dialogue voice."""
+    female, male = palettes or (FEMALE_VOICES, MALE_VOICES)
     if gender == "female":
-        palette = FEMALE_VOICES
+        palette = female
     elif gender == "male":
-        palette = MALE_VOICES
+        palette = male
     else:
-        palette = [v for pair in zip(MALE_VOICES, FEMALE_VOICES) for v in pair]
+        palette = [v for pair in zip(male, female) for v in pair]
     free = [v for v in palette if v not in taken]
     for round_ in range(len(PITCH_STEPS)):
         for voice in free:

@@ -69,6 +69,11 @@ author_option = click.option("--author", help="Use this author instead of the fi
 voices_option = click.option(
     "--voices", "voices", type=click.Path(path_type=Path), help="A voices TOML file layered over the defaults."
 )
+notes_option = click.option(
+    "--notes", type=click.Choice(["skip", "read", "separate"]), default="skip", show_default=True,
+    help="Authors' notes: leave them out, read them in the chapter, or give them tracks of their own.")
+summary_option = click.option("--no-summary", "no_summary", is_flag=True,
+                              help="Do not read the work's summary at the start of chapter 1.")
 chapter_option = click.option(
     "--chapter", "chapters", multiple=True, metavar="N|A-B", help="Only these chapters (repeatable; ranges like 3-5)."
 )
@@ -85,10 +90,12 @@ chapter_option = click.option(
 @click.option("--force", is_flag=True, help="Render again even where nothing changed.")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
               help="Segment cache folder (default: inside the work's output folder).")
+@notes_option
+@summary_option
 @title_option
 @author_option
 @friendly
-def render(file, output, voices, chapters, jobs, force, cache_dir, title, author):
+def render(file, output, voices, chapters, jobs, force, cache_dir, notes, no_summary, title, author):
     """Render FILE into one tagged MP3 per chapter."""
     from .render import render as do_render
 
@@ -96,7 +103,8 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, title, author
     try:
         report = do_render(
             file, output=output, voices=voices, chapters=chapters, jobs=jobs, force=force,
-            cache_dir=cache_dir, title=title, author=author, progress=progress,
+            cache_dir=cache_dir, title=title, author=author, progress=progress, notes=notes,
+            read_summary=not no_summary,
         )
     finally:
         if progress:
@@ -112,15 +120,17 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, title, author
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Where the work's own voices.toml is looked for.")
 @click.option("--explain", is_flag=True, help="Show which attribution rule decided each dialogue line.")
+@notes_option
+@summary_option
 @title_option
 @author_option
 @friendly
-def script(file, fmt, voices, chapters, output, title, author, explain):
+def script(file, fmt, voices, chapters, output, title, author, explain, notes, no_summary):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
     from .render import cast_work, load_layers, load_work, parse_chapter_selection, plan, work_dir
 
-    work = load_work(file, title, author)
-    config, user_cast = load_layers(work_dir(output, work), voices)
+    work = load_work(file, title, author, notes, not no_summary)
+    config, user_cast = load_layers(work_dir(output, work), voices, work.language)
     the_plan = plan(work, config, cast_work(work, config, user_cast))
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))
     for cp in the_plan.chapters:
@@ -146,18 +156,58 @@ def script(file, fmt, voices, chapters, output, title, author, explain):
 
 @main.command()
 @source_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@friendly
+def info(file, fmt):
+    """Show FILE's metadata and chapters: title, authors, tags, summary, words."""
+    from .ingest import ingest
+
+    work = ingest(file)
+    chapters = [c for c in work.chapters if c.kind == "chapter"]
+    record = {
+        "title": work.title, "authors": work.authors, "fandoms": work.fandoms, "rating": work.rating,
+        "language": work.language, "characters": work.characters, "relationships": work.relationships,
+        "tags": work.tags, "warnings": work.warnings, "categories": work.categories, "series": work.series,
+        "series_part": work.series_part, "published": work.published, "updated": work.updated,
+        "url": work.url, "summary": work.summary,
+        "words": work.words if work.words is not None else sum(len(c.text.split()) for c in chapters),
+        "chapters_total": work.chapters_total, "complete": work.complete,
+        "chapters": [{"number": i, "title": c.title, "words": len(c.text.split())} for i, c in enumerate(chapters, 1)],
+    }
+    if fmt == "json":
+        click.echo(json.dumps(record, ensure_ascii=False, indent=1))
+        return
+    total = "?" if work.chapters_total is None and work.chapters_posted is not None else (work.chapters_total or len(chapters))
+    click.echo(f"{work.title}" + (f" by {', '.join(work.authors)}" if work.authors else ""))
+    for label, value in (("Fandoms", work.fandoms), ("Rating", work.rating), ("Warnings", work.warnings),
+                         ("Relationships", work.relationships), ("Characters", work.characters), ("Tags", work.tags),
+                         ("Language", work.language), ("Series", work.series and f"{work.series} (part {work.series_part})"),
+                         ("Published", work.published), ("Updated", work.updated), ("URL", work.url)):
+        if value:
+            click.echo(f"{label + ':':<15}{', '.join(value) if isinstance(value, list) else value}")
+    click.echo(f"{'Words:':<15}{record['words']}")
+    click.echo(f"{'Chapters:':<15}{len(chapters)}/{total}" + ("" if work.complete is not False else " (in progress)"))
+    if work.summary:
+        click.echo(f"{'Summary:':<15}{work.summary}")
+    for c in record["chapters"]:
+        click.echo(f"  {c['number']:>3}. {c['title']}  ({c['words']} words)")
+
+
+@main.command()
+@source_argument
 @voices_option
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Where the work's own voices.toml is looked for.")
+@notes_option
 @title_option
 @author_option
 @friendly
-def cast(file, voices, output, title, author):
+def cast(file, voices, output, notes, title, author):
     """Print FILE's cast: name, aliases, gender, lines, words and voice."""
     from .render import cast_work, load_layers, load_work, work_dir
 
-    work = load_work(file, title, author)
-    config, user_cast = load_layers(work_dir(output, work), voices)
+    work = load_work(file, title, author, notes)
+    config, user_cast = load_layers(work_dir(output, work), voices, work.language)
     casting = cast_work(work, config, user_cast, find_new=True)
     click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):

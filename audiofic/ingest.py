@@ -7,6 +7,7 @@ are normalised without changing the length of the text ("\\r\\n" becomes " \\n")
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from pathlib import Path
@@ -96,10 +97,29 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", " \n").replace("\r", "\n")
 
 
-def ingest(path: Path, title: str | None = None, author: str | None = None) -> Work:
-    """Read a file and split it into a Work. Only plain text and Markdown for now."""
-    source = read_source(Path(path))
-    work = parse_text(source, fallback_title=_title_from_filename(Path(path)))
+def ingest(path: Path, title: str | None = None, author: str | None = None, notes: str = "skip") -> Work:
+    """Read a file, whatever it is by content (plain text, Markdown, HTML, EPUB), into a Work."""
+    from .epub import is_epub, read_epub
+    from .webfic import build_work, generic_html_text, looks_like_html, read_html
+
+    path = Path(path)
+    fallback = _title_from_filename(path)
+    with open(path, "rb") if path.is_file() else _nothing() as fh:
+        head = fh.read(8) if fh else b""
+    if is_epub(head):
+        work = build_work(read_epub(path), fallback, notes)
+    else:
+        source = read_source(path)
+        work = None
+        if looks_like_html(source):
+            raw = read_html(source)
+            if raw is not None:
+                work = build_work(raw, fallback, notes)
+            else:
+                text, page_title = generic_html_text(source)
+                work = parse_text(text, fallback_title=page_title or fallback)
+        if work is None:
+            work = parse_text(source, fallback_title=fallback)
     if title:
         work.title = title
     if author:
@@ -107,6 +127,11 @@ def ingest(path: Path, title: str | None = None, author: str | None = None) -> W
     if not work.chapters:
         raise AudioficError(f"{path}: there is no speakable text in it")
     return work
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield None
 
 
 def _title_from_filename(path: Path) -> str:
@@ -120,7 +145,7 @@ def parse_text(source: str, fallback_title: str = "Untitled") -> Work:
     authors = _split_authors(metadata.get("author") or metadata.get("authors") or metadata.get("by"))
     summary = metadata.get("summary") or metadata.get("sumary") or metadata.get("summery")
     chapters = split_chapters(source, body_start, title)
-    return Work(
+    work = Work(
         title=title,
         authors=authors,
         chapters=chapters,
@@ -128,6 +153,14 @@ def parse_text(source: str, fallback_title: str = "Untitled") -> Work:
         summary=summary,
         metadata=metadata,
     )
+    work.rating = metadata.get("rating") or metadata.get("rated")
+    for key, field_name in (("fandom", "fandoms"), ("fandoms", "fandoms"), ("characters", "characters"),
+                            ("pairing", "relationships"), ("pairings", "relationships"),
+                            ("relationships", "relationships"), ("warnings", "warnings"), ("genre", "tags"),
+                            ("tags", "tags")):
+        if metadata.get(key):
+            getattr(work, field_name).extend(v.strip() for v in re.split(r"\s*[,;]\s*", metadata[key]) if v.strip())
+    return work
 
 
 def _split_authors(value: str | None) -> list[str]:

@@ -28,6 +28,10 @@ class Chapter:
     heading_start: int | None = None  # span of the heading line, if any
     heading_end: int | None = None
     segments: list[Segment] = field(default_factory=list)
+    summary: str | None = None  # AO3 chapter summary, notes and end notes: kept apart from the text
+    notes: str | None = None
+    end_notes: str | None = None
+    kind: str = "chapter"  # or "notes": a track of author's notes (--notes separate)
 
 
 @dataclass
@@ -38,7 +42,30 @@ class Work:
     source: str  # the decoded input file, for offsets
     summary: str | None = None
     language: str = "en"
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)  # a text header's raw Key: value pairs
+    fandoms: list[str] = field(default_factory=list)
+    rating: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    relationships: list[str] = field(default_factory=list)
+    characters: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    series: str | None = None
+    series_part: int | None = None
+    published: str | None = None
+    updated: str | None = None
+    words: int | None = None
+    chapters_total: int | None = None  # AO3's "Chapters: 3/?" → None; "3/5" → 5
+    chapters_posted: int | None = None
+    url: str | None = None
+    work_notes: str | None = None
+    end_notes: str | None = None
+
+    @property
+    def complete(self) -> bool | None:
+        if self.chapters_posted is None:
+            return None
+        return self.chapters_total is not None and self.chapters_posted >= self.chapters_total
 
     @property
     def author(self) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import Callable
 from . import assemble
 from .attribute import attribute
 from .cast import CastEntry, cast_voices, voice_for
-from .characters import Character, characters_from_config, discover
+from .characters import Character, characters_from_config, discover, infer_gender
 from .config import Voice, load_config, overrides, pauses, read_layer
 from .engines import get_engine
 from .errors import AudioficError
@@ -76,21 +77,25 @@ class Plan:
     chapters: list[ChapterPlan]
 
 
-def heading_text(work: Work, chapter: Chapter) -> str:
-    """Chapter 1 opens with the work's title and author, as an audiobook does."""
+def heading_text(work: Work, chapter: Chapter, read_summary: bool = True) -> str:
+    """Chapter 1 opens with the work's title, author and summary, as an audiobook does."""
     if chapter.number != 1:
         return chapter.title
     intro = f"{work.title}. By {work.author}." if work.authors else f"{work.title}."
+    if read_summary and work.summary:
+        intro += f" Summary. {work.summary.strip()}"
+        intro += "" if intro.endswith((".", "!", "?")) else "."
     if chapter.title and chapter.title != work.title:
         intro += f" {chapter.title}."
     return intro
 
 
-def load_work(path: Path, title: str | None = None, author: str | None = None) -> Work:
-    work = ingest(Path(path), title=title, author=author)
+def load_work(path: Path, title: str | None = None, author: str | None = None, notes: str = "skip",
+              read_summary: bool = True) -> Work:
+    work = ingest(Path(path), title=title, author=author, notes=notes)
     style = detect_quote_style(work.source)
     for chapter in work.chapters:
-        chapter.segments = segment_chapter(chapter, heading_text(work, chapter), style)
+        chapter.segments = segment_chapter(chapter, heading_text(work, chapter, read_summary), style)
     if not any(s.kind != "heading" for c in work.chapters for s in c.segments):
         raise AudioficError(f"{path}: there is no speakable text in it")
     return work
@@ -104,14 +109,31 @@ class Casting:
     new: list[Character]  # found in the text but not in the cast file: `audiofic cast` lists them
 
 
-def load_layers(out_dir: Path, voices: Path | None) -> tuple[dict, list[str] | None]:
+def load_layers(out_dir: Path, voices: Path | None, language: str = "en") -> tuple[dict, list[str] | None]:
     """The merged configuration, and the cast names when --voices lists characters."""
-    config = load_config(existing(out_dir / "voices.toml"), voices)
+    config = for_language(load_config(existing(out_dir / "voices.toml"), voices), language)
     user_cast = None
     if voices is not None:
         names = list((read_layer(voices).get("characters") or {}).keys())
         user_cast = names or None
     return config, user_cast
+
+
+def for_language(config: dict, language: str) -> dict:
+    """A work not in English is read by that language's voice where the engine has one and
+    the voices files did not choose another."""
+    if language.split("-")[0] == "en":
+        return config
+    defaults = load_config()
+    config = dict(config)
+    for role, variant in (("narrator", ""), ("dialogue", "+f3")):
+        table = dict(config[role])
+        if table["voice"] == defaults[role]["voice"]:
+            voice = get_engine(table["engine"]).voice_for_language(language)
+            if voice:
+                table["voice"] = voice + variant
+        config[role] = table
+    return config
 
 
 def cast_work(work: Work, config: dict, user_cast: list[str] | None = None, find_new: bool = False) -> Casting:
@@ -121,16 +143,35 @@ def cast_work(work: Work, config: dict, user_cast: list[str] | None = None, find
         characters = [c for c in characters if c.name in user_cast]
     new: list[Character] = []
     if find_new or not characters:
-        known = {n for c in characters for n in c.names()}
         body = "\n\n".join(chapter.text for chapter in work.chapters)
-        new = [found for found in discover(body) if not known & set(found.names())]
+        seeded = [] if characters else tagged_characters(work, body)
+        known = {n for c in characters + seeded for n in c.names()}
+        new = seeded + [found for found in discover(body) if not known & set(found.names())]
     if not characters:
-        # First render: the cast is what discovery finds. Afterwards the voices file is the
-        # cast, so a new chapter never re-attributes old ones; newcomers are only reported.
+        # First render: the cast is the work's character tags plus what discovery finds.
+        # Afterwards the voices file is the cast, so a new chapter never re-attributes old
+        # ones; newcomers are only reported.
         characters, new = new, []
     narrator = attribute(work, characters, config.get("narrator_character"), overrides(config))
     entries = cast_voices(work, characters, config, narrator)
     return Casting(characters, narrator, entries, new)
+
+
+def tagged_characters(work: Work, body: str) -> list[Character]:
+    """AO3 character tags seed the cast: "Spike (Buffy the Vampire Slayer)" is Spike, and
+    "Ada" (a name discovery finds) becomes an alias of the tagged "Ada Quill"."""
+    found = {c.name: c for c in discover(body)}
+    cast = []
+    for tag in work.characters:
+        name = re.sub(r"\s*\([^)]*\)\s*$", "", tag).strip()
+        if not name or name in {c.name for c in cast}:
+            continue
+        parts = name.split()
+        matches = [n for n in found if set(n.split()) <= set(parts)]
+        gender = next((found[n].gender for n in matches if found[n].gender != "unknown"), infer_gender(name, body))
+        aliases = set(matches) | {a for n in matches for a in found[n].aliases}
+        cast.append(Character(name, sorted(aliases - {name}), gender))
+    return cast
 
 
 def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
@@ -193,6 +234,7 @@ def plan(work: Work, config: dict, casting: Casting | None = None, check_voices:
             track=chapter.number,
             total=total,
             summary=work.summary,
+            extra=work_tags(work),
         )
         chapters.append(
             ChapterPlan(
@@ -206,6 +248,18 @@ def plan(work: Work, config: dict, casting: Casting | None = None, check_voices:
             )
         )
     return Plan(work=work, slug=slugify(work.title), config=config, chapters=chapters)
+
+
+def work_tags(work: Work) -> dict[str, str]:
+    """What a fan looks for besides title and author, as TXXX frames (TCON stays Audiobook)."""
+    extra = {
+        "FANDOM": "; ".join(work.fandoms), "RATING": work.rating or "", "WARNINGS": "; ".join(work.warnings),
+        "CATEGORY": "; ".join(work.categories), "RELATIONSHIPS": "; ".join(work.relationships),
+        "CHARACTERS": "; ".join(work.characters), "TAGS": "; ".join(work.tags),
+        "SERIES": f"{work.series} #{work.series_part}" if work.series and work.series_part else (work.series or ""),
+        "URL": work.url or "", "LANGUAGE": work.language if work.language != "en" else "",
+    }
+    return {k: v for k, v in extra.items() if v}
 
 
 def parse_chapter_selection(values: tuple[str, ...] | list[str], total: int) -> set[int] | None:
@@ -344,12 +398,14 @@ def render(
     title: str | None = None,
     author: str | None = None,
     progress: ProgressFn | None = None,
+    notes: str = "skip",
+    read_summary: bool = True,
 ) -> Report:
     started = time.monotonic()
     assemble.require_ffmpeg()
-    work = load_work(path, title, author)
+    work = load_work(path, title, author, notes, read_summary)
     out_dir = work_dir(output, work)
-    config, user_cast = load_layers(out_dir, voices)
+    config, user_cast = load_layers(out_dir, voices, work.language)
     casting = cast_work(work, config, user_cast)
     the_plan = plan(work, config, casting)
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))

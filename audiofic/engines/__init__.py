@@ -32,6 +32,9 @@ class Engine(Protocol):
     def voices(self) -> list[VoiceInfo]:
         """The voices this engine offers."""
 
+    def voice_for_language(self, language: str) -> str | None:
+        """This engine's voice for a language code, or None."""
+
     def check_voice(self, voice: str) -> None:
         """Raise AudioficError naming the available voices if `voice` is unknown."""
 

@@ -63,6 +63,14 @@ class Pyttsx3Engine:
                 f"unknown voice variant {variant!r} in {voice!r}. Available: {', '.join(espeak_variants())}"
             )
 
+    def voice_for_language(self, language: str) -> str | None:
+        """The espeak-ng voice for an ISO code ("es", "pt-br"), or None."""
+        ids = {v.id for v in self.voices()}
+        for candidate in (language.lower(), language.lower().split("-")[0]):
+            if candidate in ids:
+                return candidate
+        return None
+
     def synthesize(self, text: str, voice, path: Path) -> None:
         engine = self._driver()
         engine.setProperty("voice", voice.voice)
