@@ -28,9 +28,14 @@ CHANNELS = 1
 
 # 22.05 kHz mono is what espeak-ng produces (no resampling) and covers speech's band;
 # 64 kbit/s MP3 is transparent for a synthetic voice at that rate and ~29 MB per hour.
+# Opus runs at 24 kHz (it has no 22.05 kHz mode); AAC's fast coder is 5x the default and
+# good enough for speech.
 ENCODERS = {
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "64k"],
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "64k", "-ar", str(SAMPLE_RATE)],
+    "opus": ["-c:a", "libopus", "-b:a", "32k", "-ar", "24000", "-application", "voip"],
+    "m4b": ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(SAMPLE_RATE)],
 }
+MUXERS = {"mp3": "mp3", "opus": "opus", "m4b": "ipod"}
 FFMPEG_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS)]
 NOISE_AMPLITUDE = 6  # of 32767: a room-tone floor near -78 dBFS RMS, never digital silence
 
@@ -43,7 +48,14 @@ def require_ffmpeg() -> str:
 
 
 def encoder_args(fmt: str) -> list[str]:
-    return FFMPEG_INPUT + ["-i", "pipe:0"] + ENCODERS[fmt] + ["-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE)]
+    return ENCODERS[fmt] + ["-ac", str(CHANNELS)]
+
+
+def apply_gain(pcm: bytes, db: float) -> bytes:
+    if not db:
+        return pcm
+    audio = AudioSegment(data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=SAMPLE_RATE, channels=CHANNELS)
+    return audio.apply_gain(db).raw_data
 
 
 def segment_pcm(path: Path) -> bytes:
@@ -71,20 +83,40 @@ def room_tone(ms: int) -> bytes:
     return (_ROOM_TONE * reps)[:n_bytes]
 
 
-def chapter_pcm(parts: Iterable[tuple[Path, int]], head_ms: int, tail_ms: int) -> Iterator[bytes]:
-    """Room tone, then each (segment audio, pause after it), then room tone."""
-    yield room_tone(head_ms)
-    for path, pause_ms in parts:
-        yield segment_pcm(path)
-        if pause_ms:
-            yield room_tone(pause_ms)
-    yield room_tone(tail_ms)
+def chapter_pcm(parts: Iterable[tuple[Path, int, float]], head_ms: int, tail_ms: int,
+                marks: list[int] | None = None) -> Iterator[bytes]:
+    """Room tone, then each (segment audio, pause after it, gain), then room tone. `marks`
+    collects the sample position where each segment starts, and the end, for chapter marks."""
+    position = 0
+    for chunk_index, part in enumerate([None, *parts, None]):
+        if part is None:
+            chunk = room_tone(head_ms if chunk_index == 0 else tail_ms)
+            if marks is not None and chunk_index:
+                marks.append(position)
+        else:
+            path, pause_ms, gain = part
+            if marks is not None:
+                marks.append(position)
+            chunk = apply_gain(segment_pcm(path), gain) + (room_tone(pause_ms) if pause_ms else b"")
+        position += len(chunk) // SAMPLE_WIDTH
+        yield chunk
+    if marks is not None:
+        marks.append(position)
 
 
-def encode(pcm: Iterable[bytes], out_path: Path, fmt: str = "mp3", extra_args: list[str] | None = None) -> float:
-    """Encode streamed PCM to `out_path` (written under a temporary name by the caller)."""
-    cmd = [require_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    cmd += encoder_args(fmt) + (extra_args or []) + ["-f", fmt, str(out_path)]
+def encode(pcm: Iterable[bytes], outputs: list[tuple[str, Path]], chain: str = "anull",
+           metadata: Path | None = None) -> float:
+    """One ffmpeg reads the streamed PCM once, runs the level chain once, and writes every
+    (format, path) output; `metadata` is an FFMETADATA file with chapters (M4B)."""
+    cmd = [require_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + FFMPEG_INPUT + ["-i", "pipe:0"]
+    if metadata is not None:
+        cmd += ["-f", "ffmetadata", "-i", str(metadata), "-map_metadata", "1", "-map_chapters", "1"]
+    labels = [f"[o{i}]" for i in range(len(outputs))]
+    split = f",asplit={len(outputs)}" if len(outputs) > 1 else ""
+    cmd += ["-filter_complex", f"[0:a]{chain}{split}{''.join(labels)}"]
+    for label, (fmt, path) in zip(labels, outputs):
+        cmd += ["-map", label] + encoder_args(fmt) + ["-f", MUXERS[fmt], str(path)]
+    out_path = outputs[0][1]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     total = 0
     try:
@@ -100,7 +132,8 @@ def encode(pcm: Iterable[bytes], out_path: Path, fmt: str = "mp3", extra_args: l
         raise
     err = proc.stderr.read().decode("utf-8", "replace").strip()
     if proc.wait() != 0:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(out_path)
+        for _fmt, path in outputs:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         raise AudioficError(f"ffmpeg could not encode {out_path.name}: {err.splitlines()[-1] if err else 'failed'}")
     return total / (SAMPLE_RATE * SAMPLE_WIDTH * CHANNELS)

@@ -90,12 +90,19 @@ chapter_option = click.option(
 @click.option("--force", is_flag=True, help="Render again even where nothing changed.")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
               help="Segment cache folder (default: inside the work's output folder).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["mp3", "m4b", "opus"]),
+              help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file [default: mp3].")
+@click.option("--cover", type=click.Path(path_type=Path), help="Cover image (JPEG or PNG); else one is drawn.")
+@click.option("--loudness", default="audiobook", show_default=True,
+              help="audiobook (-18 LUFS, -3 dBTP), podcast (-16 LUFS, -1 dBTP) or LUFS,dBTP like -19,-2.")
+@click.option("--base-url", help="Where the files will be served, for the feed's enclosure URLs.")
 @notes_option
 @summary_option
 @title_option
 @author_option
 @friendly
-def render(file, output, voices, chapters, jobs, force, cache_dir, notes, no_summary, title, author):
+def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cover, loudness, base_url, notes,
+           no_summary, title, author):
     """Render FILE into one tagged MP3 per chapter."""
     from .render import render as do_render
 
@@ -104,7 +111,8 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, notes, no_sum
         report = do_render(
             file, output=output, voices=voices, chapters=chapters, jobs=jobs, force=force,
             cache_dir=cache_dir, title=title, author=author, progress=progress, notes=notes,
-            read_summary=not no_summary,
+            read_summary=not no_summary, formats=formats or ("mp3",), cover=cover, loudness=loudness,
+            base_url=base_url,
         )
     finally:
         if progress:
@@ -259,6 +267,38 @@ def cache(output, cache_dir, prune):
     if prune:
         line += f"; pruned {stats.removed} ({stats.freed / 1e6:.1f} MB)"
     click.echo(line)
+
+
+@main.command()
+@click.argument("folder", required=False, default="output", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets a phone on the same network subscribe.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@friendly
+def serve(folder, host, port):
+    """Serve FOLDER (default: output) with its feeds over HTTP, with byte ranges for seeking."""
+    import socket
+
+    from .serve import feeds, make_server
+
+    if not folder.is_dir():
+        raise AudioficError(f"{folder}: no such folder")
+    server = make_server(folder, host, port)
+    shown = host if host not in ("0.0.0.0", "::") else socket.gethostbyname(socket.gethostname())
+    actual = server.server_address[1]
+    found = feeds(folder)
+    for feed in found:
+        click.echo(f"http://{shown}:{actual}/{feed.as_posix()}")
+    if not found:
+        click.echo(f"http://{shown}:{actual}/ (no feed yet: render a work first)")
+    click.echo("Render with --base-url pointing here so the feed's links work. Ctrl-C stops.", err=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 class TerminalProgress:

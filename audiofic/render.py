@@ -26,16 +26,19 @@ from . import assemble
 from .attribute import attribute
 from .cast import CastEntry, cast_voices, voice_for
 from .characters import Character, characters_from_config, discover, infer_gender
-from .config import Voice, load_config, overrides, pauses, read_layer
+from .config import Voice, load_config, overrides, pauses, read_layer, role_voice
 from .engines import get_engine
 from .errors import AudioficError
 from .ingest import ingest
 from .model import Chapter, Segment, Work
 from .segment import detect_quote_style, segment_chapter, speech_text
 from .synthesize import SynthJob, cache_key, cache_path, init_worker, synthesize_job
-from .tag import Tags, chapter_filename, slugify, write_mp3_tags
+from .covers import cover_id, generate_cover, load_cover
+from .levels import Levels, Loudness, measure, parse_loudness, trimmed
+from .publish import Episode, m3u, write_feed
+from .tag import Cover, Tags, chapter_filename, slugify, write_tags
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 STATE_DIR = ".audiofic"
 UNKNOWN_AUTHOR = "Unknown author"  # players show an empty artist as a blank row
 
@@ -53,18 +56,25 @@ class PlannedSegment:
 class ChapterPlan:
     chapter: Chapter
     segments: list[PlannedSegment]
-    filename: str
+    filenames: dict[str, str]  # format → file name, for the one-file-per-chapter formats
     tags: Tags
     pause_ms: list[int]
     head_ms: int
     tail_ms: int
+    gains: list[float] = field(default_factory=list)  # per segment: its voice's level gain
+    chain: str = "anull"  # ffmpeg filters for the chapter: gain and peak limiter
+    loudness: Loudness | None = None  # the target; each file is measured and trimmed to it
+
+    @property
+    def filename(self) -> str:
+        return next(iter(self.filenames.values()), "")
 
     @property
     def audio_hash(self) -> str:
         """Everything that changes the audio of this chapter's file, and nothing else."""
         blob = json.dumps(
-            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms,
-             assemble.encoder_args("mp3"), assemble.NOISE_AMPLITUDE],
+            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms, self.gains, self.chain,
+             {fmt: assemble.encoder_args(fmt) for fmt in sorted(self.filenames)}, assemble.NOISE_AMPLITUDE],
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
@@ -209,7 +219,8 @@ def work_dir(output: Path, work: Work) -> Path:
     return Path(output) / slugify(work.title)
 
 
-def plan(work: Work, config: dict, casting: Casting | None = None, check_voices: bool = True) -> Plan:
+def plan(work: Work, config: dict, casting: Casting | None = None, check_voices: bool = True,
+         formats: tuple[str, ...] = ("mp3",)) -> Plan:
     """The pure part of a render: who reads what, in which voice, under which cache key."""
     pause = pauses(config)
     versions: dict[str, str] = {}
@@ -235,12 +246,14 @@ def plan(work: Work, config: dict, casting: Casting | None = None, check_voices:
             total=total,
             summary=work.summary,
             extra=work_tags(work),
+            year=(work.published or "")[:4] or None,
         )
         chapters.append(
             ChapterPlan(
                 chapter=chapter,
                 segments=planned,
-                filename=chapter_filename(chapter.number, total, chapter.title),
+                filenames={fmt: chapter_filename(chapter.number, total, chapter.title, fmt)
+                           for fmt in formats if fmt in ("mp3", "opus")},
                 tags=tags,
                 pause_ms=[pause.get(p.segment.pause_after, 0) for p in planned],
                 head_ms=pause["head"],
@@ -295,7 +308,6 @@ class Report:
     cached: int = 0
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
-    files: list[Path] = field(default_factory=list)
     out_dir: Path | None = None
 
     def line(self) -> str:
@@ -320,22 +332,36 @@ class Manifest:
     def __init__(self, path: Path):
         self.path = path
         self.chapters: dict[str, dict] = {}
+        self.first: str | None = None
         self._lock = threading.Lock()
         if path.exists():
             try:
                 data = json.loads(path.read_text("utf-8"))
                 if data.get("version") == MANIFEST_VERSION:
                     self.chapters = data.get("chapters", {})
+                    self.first = data.get("first_render")
             except (OSError, ValueError):
                 self.chapters = {}
 
-    def get(self, number: int) -> dict | None:
+    def get(self, number: int | str) -> dict | None:
         return self.chapters.get(str(number))
 
-    def set(self, number: int, entry: dict) -> None:
+    def set(self, number: int | str, entry: dict) -> None:
         with self._lock:
             self.chapters[str(number)] = entry
-            atomic_write_text(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters}, indent=1))
+            self._write()
+
+    def _write(self) -> None:
+        atomic_write_text(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters,
+                                                 "first_render": self.first}, indent=1))
+
+    def first_render(self) -> str:
+        """When this work was first rendered: the base of the feed's increasing pubDates."""
+        if not self.first:
+            self.first = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            with self._lock:
+                self._write()
+        return self.first
 
     def keys_in_use(self) -> set[str]:
         return {k for entry in self.chapters.values() for k in entry.get("segments", [])}
@@ -387,6 +413,10 @@ class _Inline:
 ProgressFn = Callable[[dict], None]
 
 
+PER_CHAPTER = ("mp3", "opus")
+FORMATS = ("mp3", "opus", "m4b")
+
+
 def render(
     path: Path,
     output: Path = Path("output"),
@@ -400,71 +430,106 @@ def render(
     progress: ProgressFn | None = None,
     notes: str = "skip",
     read_summary: bool = True,
+    formats: tuple[str, ...] = ("mp3",),
+    cover: Path | None = None,
+    loudness: str = "audiobook",
+    base_url: str | None = None,
 ) -> Report:
     started = time.monotonic()
     assemble.require_ffmpeg()
+    formats = tuple(dict.fromkeys(formats or ("mp3",)))
+    level = parse_loudness(loudness)
     work = load_work(path, title, author, notes, read_summary)
     out_dir = work_dir(output, work)
     config, user_cast = load_layers(out_dir, voices, work.language)
     casting = cast_work(work, config, user_cast)
-    the_plan = plan(work, config, casting)
+    the_plan = plan(work, config, casting, formats=formats)
     selected = parse_chapter_selection(chapters, len(the_plan.chapters))
+    the_cover = load_cover(cover) if cover else generate_cover(work.title, work.author, ", ".join(work.fandoms[:2]))
     ensure_writable(out_dir)
     write_cast_file(out_dir / "voices.toml", work, casting)
     cache = Path(cache_dir) if cache_dir else out_dir / STATE_DIR / "cache"
     ensure_writable(cache)
     remove_stale_partials(out_dir)
+    apply_levels(the_plan, Levels(cache, level), config)
+    for cp in the_plan.chapters:
+        cp.tags.cover_id = cover_id(the_cover)
+    write_if_changed(out_dir / COVER_NAME, the_cover.data)
     manifest = Manifest(out_dir / STATE_DIR / "manifest.json")
     report = Report(out_dir=out_dir)
 
     todo: list[ChapterPlan] = []
-    for cp in the_plan.chapters:
-        if selected is not None and cp.chapter.number not in selected:
-            continue
+    per_chapter = [f for f in formats if f in PER_CHAPTER]
+    for cp in the_plan.chapters if per_chapter else []:
         entry = manifest.get(cp.chapter.number)
-        final = out_dir / cp.filename
-        if not force and entry and entry.get("audio") == cp.audio_hash and entry.get("file") == cp.filename and final.exists():
-            _retag_if_changed(cp, entry, final, manifest, report)
+        if selected is not None and cp.chapter.number not in selected:
+            if entry and _files_current(cp, entry, out_dir, audio=False):
+                _retag_if_changed(cp, entry, out_dir, manifest, report, the_cover)  # a new track total
+            continue
+        if not force and entry and _files_current(cp, entry, out_dir):
+            _retag_if_changed(cp, entry, out_dir, manifest, report, the_cover)
             report.skipped += 1
             report.audio_seconds += entry.get("seconds", 0.0)
-            report.files.append(final)
             continue
         todo.append(cp)
-
-    # Chapters not selected this time may still need a new track total.
-    if selected is not None:
-        for cp in the_plan.chapters:
-            entry = manifest.get(cp.chapter.number)
-            if cp.chapter.number in selected or not entry:
-                continue
-            final = out_dir / entry["file"]
-            if final.exists() and entry.get("file") == cp.filename:
-                _retag_if_changed(cp, entry, final, manifest, report)
-
-    _synthesize_and_encode(todo, cache, out_dir, manifest, report, jobs or os.cpu_count() or 1, progress)
+    jobs = jobs or os.cpu_count() or 1
+    _synthesize_and_encode(todo, cache, out_dir, manifest, report, jobs, progress, the_cover)
+    if "m4b" in formats and selected is None:
+        _render_m4b(the_plan, cache, out_dir, manifest, report, jobs, progress, the_cover, force)
+    publish(the_plan, out_dir, manifest, formats, base_url)
     report.wall_seconds = time.monotonic() - started
     return report
+
+
+COVER_NAME = "cover.jpg"
+
+
+def apply_levels(the_plan: Plan, levels: Levels, config: dict) -> None:
+    """Each segment's voice gain, and the chapter gain and limiter, into the plan."""
+    gains: dict[Voice, float] = {}
+    for cp in the_plan.chapters:
+        cp.gains = [gains.setdefault(p.voice, levels.voice_gain(p.voice)) for p in cp.segments]
+    chain = levels.chapter_filter(role_voice(config, "narrator"))
+    for cp in the_plan.chapters:
+        cp.chain, cp.loudness = chain, levels.loudness
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    if not path.exists() or path.read_bytes() != data:
+        tmp = partial_name(path)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+
+def _files_current(cp: ChapterPlan, entry: dict, out_dir: Path, audio: bool = True) -> bool:
+    if audio and entry.get("audio") != cp.audio_hash:
+        return False
+    files = entry.get("files", {})
+    return files == cp.filenames and all((out_dir / name).exists() for name in files.values())
 
 
 def existing(path: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def _retag_if_changed(cp: ChapterPlan, entry: dict, final: Path, manifest: Manifest, report: Report) -> None:
+def _retag_if_changed(cp: ChapterPlan, entry: dict, out_dir: Path, manifest: Manifest, report: Report,
+                      cover: Cover) -> None:
     """Tags only (a new track total, say): written in place, the audio left as it is."""
     if entry.get("tags") != cp.tags.as_dict():
-        write_tags_in_place(final, cp.tags)
+        marks = [tuple(m) for m in entry.get("marks", [])]
+        for fmt, name in entry["files"].items():
+            write_tags_in_place(out_dir / name, fmt, cp.tags, cover, marks)
         manifest.set(cp.chapter.number, entry | {"tags": cp.tags.as_dict()})
         report.retagged += 1
 
 
-def write_tags_in_place(path: Path, tags: Tags) -> None:
+def write_tags_in_place(path: Path, fmt: str, tags: Tags, cover: Cover | None = None, marks=None) -> None:
     """Retag without re-encoding; via a temporary copy so a kill never leaves a broken file."""
     tmp = partial_name(path)
     with open(path, "rb") as src, open(tmp, "wb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
-    write_mp3_tags(tmp, tags)
+    write_tags(tmp, fmt, tags, cover, marks)
     os.replace(tmp, path)
 
 
@@ -482,6 +547,8 @@ def _synthesize_and_encode(
     report: Report,
     jobs: int,
     progress: ProgressFn | None,
+    cover: Cover,
+    encode: bool = True,
 ) -> None:
     if not todo:
         return
@@ -491,9 +558,9 @@ def _synthesize_and_encode(
         for p in cp.segments:
             if p.key not in missing and not cache_path(cache, p.key).exists():
                 missing[p.key] = SynthJob(p.key, p.speech, p.voice)
-    report.synthesized = len(missing)
-    report.cached = len(all_keys) - len(missing)
-    state = {"chapters_total": len(todo), "chapters_done": 0, "segments_total": len(missing),
+    report.synthesized += len(missing)
+    report.cached += len(all_keys) - len(missing)
+    state = {"chapters_total": len(todo) if encode else 0, "chapters_done": 0, "segments_total": len(missing),
              "segments_done": 0, "started": time.monotonic()}
     lock = threading.Lock()
     cancel = threading.Event()
@@ -522,13 +589,15 @@ def _synthesize_and_encode(
         for key, job in missing.items():
             futures[key] = synth_pool.submit(synthesize_job, job, cache)
             futures[key].add_done_callback(tick)
+        if not encode:
+            for future in futures.values():
+                future.result()
+            return
         for cp in todo:
-            encodes.append(encode_pool.submit(_encode_chapter, cp, cache, out_dir, manifest, cancel, futures))
+            encodes.append(encode_pool.submit(_encode_chapter, cp, cache, out_dir, manifest, cancel, futures, cover))
         for future in encodes:
-            seconds, final = future.result()
+            report.audio_seconds += future.result()
             report.rendered += 1
-            report.audio_seconds += seconds
-            report.files.append(final)
             with lock:
                 state["chapters_done"] += 1
             tick()
@@ -542,6 +611,24 @@ def _synthesize_and_encode(
         encode_pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _chapter_parts(cp: ChapterPlan, cache: Path, pending: dict[str, cf.Future] | None = None):
+    for p, ms, gain in zip(cp.segments, cp.pause_ms, cp.gains):
+        if pending and p.key in pending:
+            pending[p.key].result()
+        yield cache_path(cache, p.key), ms, gain
+
+
+def _marks(cp: ChapterPlan, positions: list[int]) -> list[tuple[str, str, int, int]]:
+    """CHAP frames for one chapter file: its head (room tone and title), text and end."""
+    ms = [round(x * 1000 / assemble.SAMPLE_RATE) for x in positions]
+    # positions: start of each segment, then start of the tail, then the end of the file
+    first_text = next((i for i, p in enumerate(cp.segments) if p.segment.kind != "heading"), len(cp.segments))
+    text_start, tail_start, end = ms[first_text], ms[-2], ms[-1]
+    # Ids sort in time order: mutagen writes frames sorted, and some readers list them as stored.
+    return [("0-head", cp.chapter.title, 0, text_start), ("1-text", cp.chapter.title, text_start, tail_start),
+            ("2-end", "End", tail_start, end)]
+
+
 def _encode_chapter(
     cp: ChapterPlan,
     cache: Path,
@@ -549,49 +636,133 @@ def _encode_chapter(
     manifest: Manifest,
     cancel: threading.Event,
     pending: dict[str, cf.Future],
-):
+    cover: Cover,
+) -> float:
     """Encode while the chapter is still being synthesized: each segment is awaited in turn."""
-    final = out_dir / cp.filename
-    tmp = partial_name(final)
+    outputs = [(fmt, out_dir / name) for fmt, name in cp.filenames.items()]
+    temps = [(fmt, partial_name(final)) for fmt, final in outputs]
+    positions: list[int] = []
 
-    def parts():
-        for p, ms in zip(cp.segments, cp.pause_ms):
-            if p.key in pending:
-                pending[p.key].result()
-            yield cache_path(cache, p.key), ms
-
-    def pcm():
-        for chunk in assemble.chapter_pcm(parts(), cp.head_ms, cp.tail_ms):
+    def pcm(marks=None):
+        for chunk in assemble.chapter_pcm(_chapter_parts(cp, cache, pending), cp.head_ms, cp.tail_ms, marks):
             if cancel.is_set():
                 raise AudioficError("render interrupted")
             yield chunk
 
     try:
-        seconds = assemble.encode(pcm(), tmp, "mp3")
-        write_mp3_tags(tmp, cp.tags)
-        os.replace(tmp, final)
+        measured, _peak = measure(pcm(), cp.chain)  # first listen: how loud through the limiter
+        seconds = assemble.encode(pcm(positions), temps, trimmed(cp.chain, measured, cp.loudness))
+        marks = _marks(cp, positions)
+        for fmt, tmp in temps:
+            write_tags(tmp, fmt, cp.tags, cover, marks)
+        for (_fmt, tmp), (_fmt2, final) in zip(temps, outputs):
+            os.replace(tmp, final)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for _fmt, tmp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         raise
     old = manifest.get(cp.chapter.number)
-    if old and old.get("file") and old["file"] != cp.filename:
-        with contextlib.suppress(FileNotFoundError):
-            (out_dir / old["file"]).unlink()
+    for name in (old or {}).get("files", {}).values():
+        if name not in cp.filenames.values():
+            with contextlib.suppress(FileNotFoundError):
+                (out_dir / name).unlink()
     manifest.set(
         cp.chapter.number,
         {
-            "file": cp.filename,
+            "files": cp.filenames,
             "title": cp.chapter.title,
             "audio": cp.audio_hash,
             "tags": cp.tags.as_dict(),
             "segments": [p.key for p in cp.segments],
             "pauses": cp.pause_ms,
-            "encoder": assemble.encoder_args("mp3"),
+            "gains": cp.gains,
+            "chain": cp.chain,
+            "marks": marks,
             "seconds": seconds,
         },
     )
-    return seconds, final
+    return seconds
+
+
+def m4b_name(slug: str) -> str:
+    return f"{slug}.m4b"
+
+
+def _render_m4b(the_plan: Plan, cache: Path, out_dir: Path, manifest: Manifest, report: Report, jobs: int,
+                progress: ProgressFn | None, cover: Cover, force: bool) -> None:
+    """The whole work in one M4B with a chapter mark per chapter (QuickTime and Nero)."""
+    final = out_dir / m4b_name(the_plan.slug)
+    album_tags = the_plan.chapters[0].tags
+    audio = hashlib.sha256(json.dumps([cp.audio_hash for cp in the_plan.chapters]).encode()).hexdigest()[:40]
+    entry = manifest.get("m4b")
+    if not force and entry and entry.get("audio") == audio and final.exists():
+        if entry.get("tags") != album_tags.as_dict():
+            write_tags_in_place(final, "m4b", album_tags, cover)
+            manifest.set("m4b", entry | {"tags": album_tags.as_dict()})
+        return
+    _synthesize_and_encode(the_plan.chapters, cache, out_dir, manifest, report, jobs, progress, cover, encode=False)
+    starts, position = [], 0
+    for cp in the_plan.chapters:
+        starts.append(position)
+        frames = sum(wav_frames(cache_path(cache, p.key)) for p in cp.segments)
+        position += frames + round(assemble.SAMPLE_RATE * (sum(cp.pause_ms) + cp.head_ms + cp.tail_ms) / 1000)
+    meta = [";FFMETADATA1"]
+    for cp, start, stop in zip(the_plan.chapters, starts, starts[1:] + [position]):
+        title = re.sub(r"([=;#\\\n])", r"\\\1", cp.chapter.title)
+        meta += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start * 1000 // assemble.SAMPLE_RATE}",
+                 f"END={stop * 1000 // assemble.SAMPLE_RATE}", f"title={title}"]
+    meta_path = partial_name(out_dir / "chapters.ffmeta")
+    meta_path.write_text("\n".join(meta) + "\n", "utf-8")
+    tmp = partial_name(final)
+
+    def pcm():
+        for cp in the_plan.chapters:
+            yield from assemble.chapter_pcm(_chapter_parts(cp, cache), cp.head_ms, cp.tail_ms)
+
+    first = the_plan.chapters[0]
+    try:
+        measured, _peak = measure(pcm(), first.chain)
+        seconds = assemble.encode(pcm(), [("m4b", tmp)], trimmed(first.chain, measured, first.loudness),
+                                  metadata=meta_path)
+        write_tags(tmp, "m4b", album_tags, cover)
+        os.replace(tmp, final)
+    finally:
+        for leftover in (tmp, meta_path):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    manifest.set("m4b", {"file": final.name, "audio": audio, "tags": album_tags.as_dict(), "seconds": seconds})
+
+
+def publish(the_plan: Plan, out_dir: Path, manifest: Manifest, formats: tuple[str, ...], base_url: str | None) -> None:
+    """feed.xml and playlist.m3u8 for the chapters that have files, in chapter order."""
+    fmt = next((f for f in formats if f in PER_CHAPTER), None)
+    episodes = []
+    if fmt:
+        for cp in the_plan.chapters:
+            entry = manifest.get(cp.chapter.number)
+            if entry and fmt in entry.get("files", {}) and (out_dir / entry["files"][fmt]).exists():
+                episodes.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / entry["files"][fmt],
+                                        entry["seconds"], fmt))
+    elif manifest.get("m4b") and (out_dir / manifest.get("m4b")["file"]).exists():
+        entry = manifest.get("m4b")
+        episodes.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
+    first = manifest.first_render()
+    base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
+    atomic_write_text(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, the_plan.slug, episodes,
+                                                       base, COVER_NAME, first))
+    atomic_write_text(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))
+
+
+DEFAULT_PORT = 8000
+
+
+def wav_frames(path: Path) -> int:
+    import wave
+
+    with wave.open(str(path), "rb") as wav:
+        frames, rate = wav.getnframes(), wav.getframerate()
+    return frames if rate == assemble.SAMPLE_RATE else round(frames * assemble.SAMPLE_RATE / rate)
 
 
 @dataclass
@@ -616,6 +787,10 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
         pairs = [(w / STATE_DIR / "cache", Manifest(w / STATE_DIR / "manifest.json").keys_in_use()) for w in works]
     stats = CacheStats()
     for folder, in_use in pairs:
+        try:  # the voices' calibration passages (levels.py) stay too
+            in_use = in_use | set(json.loads((folder / "levels.json").read_text("utf-8")))
+        except (OSError, ValueError):
+            pass
         for entry in folder.glob("??/*.wav"):
             size = entry.stat().st_size
             stats.entries += 1

@@ -126,7 +126,8 @@ def wait_for_first_file(proc, out, timeout=120):
 
 def assert_complete_files(out):
     manifest = json.loads(next(out.glob("*/.audiofic/manifest.json")).read_text())
-    recorded = {entry["file"]: entry["seconds"] for entry in manifest["chapters"].values()}
+    recorded = {name: entry["seconds"] for entry in manifest["chapters"].values()
+                for name in entry.get("files", {}).values()}
     for f in out.glob("*/*.mp3"):
         assert f.name in recorded, f"{f.name} sits under a final name but was never finished"
         duration = float(ffprobe(f)["format"]["duration"])

@@ -1,0 +1,91 @@
+"""Publish: a podcast feed (a serial show, one episode per chapter) and an M3U playlist.
+
+Guids are derived from the work and the chapter number, so re-rendering never duplicates an
+episode; pubDates step forward from the work's first render, so apps list chapters in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import lxml.etree  # noqa: F401 - feedgen 1.0 uses lxml.etree without importing it
+
+from feedgen.feed import FeedGenerator
+
+from .model import Work
+
+MIME = {"mp3": "audio/mpeg", "opus": "audio/ogg", "m4b": "audio/x-m4b"}
+
+
+@dataclass
+class Episode:
+    number: int
+    title: str
+    path: Path
+    seconds: float
+    fmt: str
+
+
+def explicit(rating: str | None) -> str:
+    """AO3's Mature and Explicit, NC-17, R: yes; General, Teen, PG: no."""
+    value = (rating or "").strip().lower()
+    words = value.replace("-", "").split()
+    return "yes" if any(w in ("explicit", "mature", "nc17", "adult", "r", "ma", "m", "e") for w in words[:2]) else "no"
+
+
+def base_time(work: Work, first_render: str) -> dt.datetime:
+    for value in (work.published, first_render):
+        try:
+            return dt.datetime.fromisoformat(value[:19]).replace(tzinfo=dt.timezone.utc)
+        except (TypeError, ValueError):
+            continue
+    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def write_feed(path: Path, work: Work, slug: str, episodes: list[Episode], base_url: str,
+               cover_name: str | None, first_render: str) -> str:
+    base_url = base_url.rstrip("/") + "/"
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.title(work.title)
+    fg.link(href=work.url or base_url, rel="alternate")
+    fg.description(work.summary or f"{work.title}, read by audiofic.")
+    fg.language(work.language)
+    fg.author({"name": work.author or "Unknown author"})
+    fg.podcast.itunes_author(work.author or "Unknown author")
+    fg.podcast.itunes_type("serial")
+    fg.podcast.itunes_explicit(explicit(work.rating))
+    fg.podcast.itunes_category("Arts", "Books")
+    fg.podcast.itunes_summary(work.summary or work.title)
+    if work.complete:
+        fg.podcast.itunes_complete("yes")
+    if cover_name:
+        fg.image(url=base_url + quote(cover_name), title=work.title, link=work.url or base_url)
+        fg.podcast.itunes_image(base_url + quote(cover_name))
+    start = base_time(work, first_render)
+    for episode in episodes:
+        entry = fg.add_entry(order="append")
+        entry.id(f"audiofic:{slug}:{episode.fmt}:{episode.number}")
+        entry.guid(f"audiofic:{slug}:{episode.fmt}:{episode.number}", permalink=False)
+        entry.title(episode.title)
+        entry.description(f"{work.title}: {episode.title}")
+        url = base_url + quote(episode.path.name)
+        entry.enclosure(url, str(episode.path.stat().st_size), MIME[episode.fmt])
+        entry.published(start + dt.timedelta(minutes=episode.number))
+        seconds = int(round(episode.seconds))
+        entry.podcast.itunes_duration(f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
+        entry.podcast.itunes_episode(episode.number)
+        entry.podcast.itunes_episode_type("full")
+        entry.podcast.itunes_explicit(explicit(work.rating))
+    return fg.rss_str(pretty=True).decode("utf-8")
+
+
+def m3u(episodes: list[Episode], work: Work) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{work.title}"]
+    for episode in episodes:
+        lines.append(f"#EXTINF:{int(round(episode.seconds))},{work.author or 'Unknown author'} - {episode.title}")
+        lines.append(episode.path.name)
+    return "\n".join(lines) + "\n"
