@@ -104,18 +104,20 @@ def chapter_pcm(parts: Iterable[tuple[Path, int, float]], head_ms: int, tail_ms:
         marks.append(position)
 
 
-def encode(pcm: Iterable[bytes], outputs: list[tuple[str, Path]], chain: str = "anull",
-           metadata: Path | None = None) -> float:
-    """One ffmpeg reads the streamed PCM once, runs the level chain once, and writes every
-    (format, path) output; `metadata` is an FFMETADATA file with chapters (M4B)."""
+def encode(pcm: Iterable[bytes], outputs: list[tuple[str, Path, str]], metadata: Path | None = None) -> float:
+    """One ffmpeg reads the streamed PCM once and writes every (format, path, level chain)
+    output; `metadata` is an FFMETADATA file with chapters (M4B)."""
     cmd = [require_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"] + FFMPEG_INPUT + ["-i", "pipe:0"]
     if metadata is not None:
         cmd += ["-f", "ffmetadata", "-i", str(metadata), "-map_metadata", "1", "-map_chapters", "1"]
-    labels = [f"[o{i}]" for i in range(len(outputs))]
-    split = f",asplit={len(outputs)}" if len(outputs) > 1 else ""
-    cmd += ["-filter_complex", f"[0:a]{chain}{split}{''.join(labels)}"]
-    for label, (fmt, path) in zip(labels, outputs):
-        cmd += ["-map", label] + encoder_args(fmt) + ["-f", MUXERS[fmt], str(path)]
+    if len(outputs) == 1:
+        graph = f"[0:a]{outputs[0][2]}[o0]"
+    else:
+        graph = f"[0:a]asplit={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs))) + ";"
+        graph += ";".join(f"[s{i}]{chain}[o{i}]" for i, (_f, _p, chain) in enumerate(outputs))
+    cmd += ["-filter_complex", graph]
+    for i, (fmt, path, _chain) in enumerate(outputs):
+        cmd += ["-map", f"[o{i}]"] + encoder_args(fmt) + ["-f", MUXERS[fmt], str(path)]
     out_path = outputs[0][1]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     total = 0

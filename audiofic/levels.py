@@ -25,9 +25,12 @@ from .synthesize import SynthJob, cache_key, cache_path, synthesize_job
 
 PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}
 REFERENCE = -24.0  # LUFS every voice is brought to before the chapter gain
-PEAK_MARGIN = 3.0  # dB
-CALIBRATION_HEADROOM = 0.8  # aim a little loud, so the per-file trim is nearly always a cut
-MAX_TRIM_UP = 0.5  # dB a file may be raised after the limiter (peaks rise with it) kept below the true-peak ceiling for inter-sample and encoder overshoot
+# dB kept below the true-peak ceiling for inter-sample peaks and encoder overshoot (Opus
+# resamples to 24 kHz and overshoots most)
+PEAK_MARGIN = {"mp3": 2.0, "m4b": 2.0, "opus": 2.5}
+FORMAT_OFFSET = {"mp3": 0.3, "m4b": 0.0, "opus": 0.0}  # LU the encoder takes, measured
+CALIBRATION_HEADROOM = 0.5  # aim a little loud, so the per-file trim is nearly always a cut
+MAX_TRIM_UP = 0.5  # dB a file may be raised after the limiter (peaks rise with it)
 CALIBRATION = (
     "The lighthouse stood at the end of the long grey point, and every night its keeper climbed the "
     "hundred and twelve steps to light the lamp. \"Are you coming up?\" she called down the stairs. "
@@ -87,15 +90,23 @@ def measure(pcm: bytes | Iterable[bytes], filters: str = "") -> tuple[float, flo
     return float(loud[-1]), (float(peak[-1]) if peak else 0.0)
 
 
-def limiter_filter(gain_db: float, loudness: Loudness) -> str:
-    ceiling = 10 ** ((loudness.true_peak - PEAK_MARGIN) / 20)
+def limiter_filter(gain_db: float, loudness: Loudness, fmt: str = "mp3") -> str:
+    ceiling = 10 ** ((loudness.true_peak - PEAK_MARGIN[fmt]) / 20)
     return f"volume={gain_db:.2f}dB,alimiter=limit={ceiling:.4f}:level=false:attack=2:release=40"
 
 
-def trimmed(chain: str, measured: float, loudness: Loudness) -> str:
-    """The chain plus the trim that lands this file on the target (measured through `chain`)."""
-    trim = max(-12.0, min(MAX_TRIM_UP, loudness.target - measured))
-    return f"{chain},volume={trim:.2f}dB"
+def output_chain(gain_db: float, loudness: Loudness, fmt: str, trim: float | None = None) -> str:
+    """Limit at the rate the encoder will use (Opus runs at 24 kHz), then trim; the codec's
+    own low-pass costs a little loudness, made up by FORMAT_OFFSET. Without a trim, the chain
+    to measure through."""
+    head = "aresample=24000," if fmt == "opus" else ""
+    chain = f"{head}{limiter_filter(gain_db, loudness, fmt)}"
+    return chain if trim is None else f"{chain},volume={trim + FORMAT_OFFSET[fmt]:.2f}dB"
+
+
+def trim(measured: float, loudness: Loudness) -> float:
+    """The gain after the limiter that lands a file on the target, measured through it."""
+    return max(-12.0, min(MAX_TRIM_UP, loudness.target - measured))
 
 
 class Levels:
@@ -122,27 +133,32 @@ class Levels:
 
     def voice_gain(self, voice: Voice) -> float:
         """dB that bring this voice to REFERENCE without clipping a sample."""
-        key, pcm = self._calibration(voice)
+        key = cache_key(CALIBRATION, voice, get_engine(voice.engine).version())
         if key not in self.data:
-            loud, peak = measure(pcm)
+            loud, peak = measure(self._calibration(voice)[1])
             self.data[key] = {"lufs": loud, "peak": peak}
             self._save()
         entry = self.data[key]
         return round(min(REFERENCE - entry["lufs"], -entry["peak"] - 0.5), 2)
 
-    def chapter_filter(self, narrator: Voice) -> str:
-        """One gain and a limiter: REFERENCE → target, the limiter's loss made up."""
-        key, pcm = self._calibration(narrator)
+    def chapter_gain(self, narrator: Voice) -> float:
+        """The gain into the limiter that takes REFERENCE to the target, its loss made up."""
+        key = cache_key(CALIBRATION, narrator, get_engine(narrator.engine).version())
         tag = f"{key}:{self.loudness.target}:{self.loudness.true_peak}"
         if tag not in self.data:
-            scaled = apply_gain(pcm, self.voice_gain(narrator))
+            scaled = apply_gain(self._calibration(narrator)[1], self.voice_gain(narrator))
             aim = self.loudness.target + CALIBRATION_HEADROOM
             gain = aim - REFERENCE
-            for _ in range(6):  # the limiter takes more the harder it is driven: converge on it
+            slope = 1.0  # LU out per dB in: under a limiter, less than 1
+            last = None
+            for _ in range(5):  # the limiter takes more the harder it is driven: converge on it
                 loud, _peak = measure(scaled, limiter_filter(gain, self.loudness))
-                if abs(aim - loud) < 0.05:
+                if abs(aim - loud) < 0.1:
                     break
-                gain += aim - loud
+                if last is not None and gain != last[0] and loud != last[1]:
+                    slope = max(0.2, min(1.0, (loud - last[1]) / (gain - last[0])))
+                last = (gain, loud)
+                gain += (aim - loud) / slope
             self.data[tag] = {"gain": round(gain, 2)}
             self._save()
-        return limiter_filter(self.data[tag]["gain"], self.loudness)
+        return self.data[tag]["gain"]

@@ -34,7 +34,7 @@ from .model import Chapter, Segment, Work
 from .segment import detect_quote_style, segment_chapter, speech_text
 from .synthesize import SynthJob, cache_key, cache_path, init_worker, synthesize_job
 from .covers import cover_id, generate_cover, load_cover
-from .levels import Levels, Loudness, measure, parse_loudness, trimmed
+from .levels import Levels, Loudness, measure, output_chain, parse_loudness, trim
 from .publish import Episode, m3u, write_feed
 from .tag import Cover, Tags, chapter_filename, slugify, write_tags
 
@@ -62,8 +62,11 @@ class ChapterPlan:
     head_ms: int
     tail_ms: int
     gains: list[float] = field(default_factory=list)  # per segment: its voice's level gain
-    chain: str = "anull"  # ffmpeg filters for the chapter: gain and peak limiter
+    level_gain: float = 0.0  # dB into the peak limiter, from the narrator's calibration
     loudness: Loudness | None = None  # the target; each file is measured and trimmed to it
+
+    def chain(self, fmt: str, trim_db: float | None = None) -> str:
+        return output_chain(self.level_gain, self.loudness, fmt, trim_db)
 
     @property
     def filename(self) -> str:
@@ -73,7 +76,8 @@ class ChapterPlan:
     def audio_hash(self) -> str:
         """Everything that changes the audio of this chapter's file, and nothing else."""
         blob = json.dumps(
-            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms, self.gains, self.chain,
+            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms, self.gains,
+             {fmt: self.chain(fmt) for fmt in sorted(self.filenames)},
              {fmt: assemble.encoder_args(fmt) for fmt in sorted(self.filenames)}, assemble.NOISE_AMPLITUDE],
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:40]
@@ -486,12 +490,13 @@ COVER_NAME = "cover.jpg"
 
 def apply_levels(the_plan: Plan, levels: Levels, config: dict) -> None:
     """Each segment's voice gain, and the chapter gain and limiter, into the plan."""
-    gains: dict[Voice, float] = {}
+    voices = {p.voice for cp in the_plan.chapters for p in cp.segments}
+    gains = {voice: levels.voice_gain(voice) for voice in voices}
     for cp in the_plan.chapters:
-        cp.gains = [gains.setdefault(p.voice, levels.voice_gain(p.voice)) for p in cp.segments]
-    chain = levels.chapter_filter(role_voice(config, "narrator"))
+        cp.gains = [gains[p.voice] for p in cp.segments]
+    gain = levels.chapter_gain(role_voice(config, "narrator"))
     for cp in the_plan.chapters:
-        cp.chain, cp.loudness = chain, levels.loudness
+        cp.level_gain, cp.loudness = gain, levels.loudness
 
 
 def write_if_changed(path: Path, data: bytes) -> None:
@@ -640,7 +645,6 @@ def _encode_chapter(
 ) -> float:
     """Encode while the chapter is still being synthesized: each segment is awaited in turn."""
     outputs = [(fmt, out_dir / name) for fmt, name in cp.filenames.items()]
-    temps = [(fmt, partial_name(final)) for fmt, final in outputs]
     positions: list[int] = []
 
     def pcm(marks=None):
@@ -650,17 +654,20 @@ def _encode_chapter(
             yield chunk
 
     try:
-        measured, _peak = measure(pcm(), cp.chain)  # first listen: how loud through the limiter
-        seconds = assemble.encode(pcm(positions), temps, trimmed(cp.chain, measured, cp.loudness))
+        first_fmt = outputs[0][0]
+        measured, _peak = measure(pcm(), cp.chain(first_fmt))  # first listen: how loud through the limiter
+        gain = trim(measured, cp.loudness)
+        temps = [(fmt, partial_name(final), cp.chain(fmt, gain)) for fmt, final in outputs]
+        seconds = assemble.encode(pcm(positions), temps)
         marks = _marks(cp, positions)
-        for fmt, tmp in temps:
+        for fmt, tmp, _chain in temps:
             write_tags(tmp, fmt, cp.tags, cover, marks)
-        for (_fmt, tmp), (_fmt2, final) in zip(temps, outputs):
+        for (_fmt, tmp, _chain), (_fmt2, final) in zip(temps, outputs):
             os.replace(tmp, final)
     except BaseException:
-        for _fmt, tmp in temps:
+        for _fmt, final in outputs:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                partial_name(final).unlink()
         raise
     old = manifest.get(cp.chapter.number)
     for name in (old or {}).get("files", {}).values():
@@ -677,7 +684,7 @@ def _encode_chapter(
             "segments": [p.key for p in cp.segments],
             "pauses": cp.pause_ms,
             "gains": cp.gains,
-            "chain": cp.chain,
+            "chains": {fmt: cp.chain(fmt) for fmt in cp.filenames},
             "marks": marks,
             "seconds": seconds,
         },
@@ -722,8 +729,8 @@ def _render_m4b(the_plan: Plan, cache: Path, out_dir: Path, manifest: Manifest, 
 
     first = the_plan.chapters[0]
     try:
-        measured, _peak = measure(pcm(), first.chain)
-        seconds = assemble.encode(pcm(), [("m4b", tmp)], trimmed(first.chain, measured, first.loudness),
+        measured, _peak = measure(pcm(), first.chain("m4b"))
+        seconds = assemble.encode(pcm(), [("m4b", tmp, first.chain("m4b", trim(measured, first.loudness)))],
                                   metadata=meta_path)
         write_tags(tmp, "m4b", album_tags, cover)
         os.replace(tmp, final)

@@ -44,7 +44,7 @@ class Pyttsx3Engine:
         return self._engine
 
     def version(self) -> str:
-        return f"pyttsx3 {package_version('pyttsx3')}; {espeak_version()}"
+        return _version()
 
     def voices(self) -> list[VoiceInfo]:
         return list(_voice_list(self))
@@ -92,6 +92,11 @@ class Pyttsx3Engine:
 def _plain(text: str) -> str:
     """No control characters from the story: \x01 would start an espeak-ng command."""
     return "".join(" " if ord(c) < 32 else c for c in text)
+
+
+@cache
+def _version() -> str:
+    return f"pyttsx3 {package_version('pyttsx3')}; {espeak_version()}"
 
 
 def _wait_until_idle(limit: float = 5.0) -> None:
