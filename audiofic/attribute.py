@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .characters import SPEECH_VERBS, Character, NameIndex
 from .model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
-_VERB = "(?:" + "|".join(sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
+_VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
 _ADVERB = r"(?:\w+ly\s+|again\s+|then\s+|now\s+|at\s+last\s+|at\s+once\s+|softly\s+|quietly\s+)"
 _VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?:and\s+|then\s+)?{_ADVERB}?{_VERB}\b[\s,]*{_ADVERB}?(?:to\s+\w+\s+)?", re.I)
 _FEMALE_NOUNS = ("wife lady mother mama mamma mum mom sister daughter aunt girl woman niece grandmother "
@@ -40,7 +40,15 @@ _NAME_THEN_VERB = re.compile(rf"^\s*(?:,\s*)?{_ADVERB}?(?:\w+\s+){{0,1}}{_ADVERB
 _TAIL_PRONOUN = re.compile(rf"\b{_WHO}\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _TAIL_VERB = re.compile(rf"\b{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
+# A paragraph that ends "…and Mrs. Hurst began again." introduces the next one's quote.
+_LEAD_IN_VERB = re.compile(rf"\s+(?:\w+\s+){{0,2}}{_VERB}\b(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
+_LEAD_IN_ANY = re.compile(rf"\b{_VERB}\b(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
+_BY_NAME = re.compile(rf"\b(?:{_VERB}|accosted|addressed|interrupted|answered)\s+(?:\w+\s+)?by\s+(\S.*?)[,:—–-]?\s*$", re.I)
 _THE = re.compile(r"^(?:the|old|young|little|poor)\s+", re.I)
+# Sentence ends, but not after the titles before a name ("Mr.\nBennet coolly observed,").
+_ABBREVIATIONS = "".join(rf"(?<!\b{a}\.)" for a in ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Capt", "Col", "Gen",
+                                                     "Prof", "Rev", "Hon", "Lt", "Sgt"))
+_SENTENCE_END = re.compile(rf"(?<=[.!?;]){_ABBREVIATIONS}\s+")
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Turn:
     pronoun: str | None = None  # gender named by a pronoun tag
     continues: bool = False
     addressees: list[str] = field(default_factory=list)
+    lead_in: Segment | None = None  # the narration paragraph just before, for its tag only
 
     @property
     def dialogue(self) -> list[Segment]:
@@ -84,7 +93,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     _propagate_continued(turns)
     for turn in turns:
         if turn.speaker is None and turn.pronoun:
-            _resolve_pronoun(turn, turns, mentions, genders)
+            _resolve_pronoun(turn, turns, mentions, genders, narrator, index)
     _propagate_continued(turns)
     for i, turn in enumerate(turns):
         if turn.speaker is None:
@@ -98,7 +107,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
         if turn.speaker is None:
             _beat(turn, index, narrator, genders)
     _propagate_continued(turns)
-    _alternate(turns)
+    _alternate(turns, narrator)
     _propagate_continued(turns)
     for turn in turns:
         for seg in turn.dialogue:
@@ -131,12 +140,18 @@ def _turns(work: Work) -> list[Turn]:
                 continue
             if last_paragraph is not None and number - last_paragraph > 2:
                 chain += 1
+            continues = segs[0].kind == DIALOGUE and segs[0].rule == "continued"
+            before = None
             if lead_in and lead_in[0] == number - 1 and segs[0].kind == DIALOGUE:
                 # "Mr. Darcy replied with great intrepidity," ends the paragraph before the quote.
-                segs = [lead_in[1]] + segs
+                before = lead_in[1]
+                segs = [before] + segs
             lead_in = None
+            if segs[-1].kind == NARRATION and re.search(r"[,:—–-]\s*$", segs[-1].text):
+                lead_in = (number, segs[-1])  # '…" But Mr. Collins laid aside his book, and said,'
             turn = Turn(chapter.number, number, chain, segs, segs[0].start)
-            turn.continues = segs[0].kind == DIALOGUE and segs[0].rule == "continued"
+            turn.lead_in = before
+            turn.continues = continues
             turns.append(turn)
             last_paragraph = number
     return turns
@@ -153,19 +168,27 @@ def _mentions(work: Work, index: NameIndex) -> list[tuple[int, list[str]]]:
 
 
 def _name_at(text: str, index: NameIndex, at: int = 0) -> list[str] | None:
-    rest = text[at:]
-    lead = _THE.match(rest)
+    found = _mention_at(text, index, at)
+    return found[0] if found else None
+
+
+def _mention_at(text: str, index: NameIndex, at: int = 0) -> tuple[list[str], int] | None:
+    """The cast names mentioned right at `at` ("the Hatter" counts), and where the mention ends."""
+    lead = _THE.match(text[at:])
     offset = at + (lead.end() if lead else 0)
-    for start, _end, names in index.find(text[offset:offset + 60]):
+    for start, end, names in index.find(text[offset:offset + 60]):
         if start == 0:
-            return names
+            return names, offset + end
         break
     return None
 
 
 def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
+    """The paragraph's own tags first; the paragraph before only when it has none."""
     segs = turn.segments
-    for i, seg in enumerate(segs):
+    order = [i for i, seg in enumerate(segs) if seg is not turn.lead_in] + [0] * (turn.lead_in is not None)
+    for i in order:
+        seg = segs[i]
         if seg.kind != NARRATION:
             continue
         after_quote = i > 0 and segs[i - 1].kind == DIALOGUE
@@ -177,24 +200,38 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
                 names = _name_at(text, index, m.end())
                 if names:
                     return _decide(turn, names[0], "explicit")
-            names = _name_at(text, index)
-            if names:
-                end = next(e for s, e, _ in index.find(text[:80]))
-                lead = _THE.match(text)
-                end += lead.end() if lead and not text.startswith(names[0]) else 0
-                if _NAME_THEN_VERB.match(text[end:]):
-                    return _decide(turn, names[0], "explicit")
+            found = _mention_at(text, index)
+            if found and _NAME_THEN_VERB.match(text[found[1]:]):
+                return _decide(turn, found[0][0], "explicit")
             m = _PRONOUN_AFTER_VERB.match(text) or _PRONOUN_BEFORE_VERB.match(text)
             if m:
                 return _pronoun(turn, m.group(1), narrator)
         if before_quote:
-            tail = text[-120:]
-            verb = _TAIL_VERB.search(tail)
+            tail = text[-200:]
+            verb = _TAIL_VERB.search(tail) or (_LEAD_IN_ANY.search(tail) if seg is turn.lead_in else None)
+            if verb and re.match(r"\s*nothing\b", tail[verb.end():] if verb.end() < len(tail) else "") or (
+                    verb and re.search(r"\bsaid\s+nothing\b", tail)):
+                verb = None  # "…but said nothing."
+            if verb is None and seg is turn.lead_in:
+                # "…and Mrs. Hurst began again." closes the paragraph before the quote.
+                last = _SENTENCE_END.split(tail.rstrip())[-1]
+                found = _mention_at(last, index)
+                if found and _LEAD_IN_VERB.match(last[found[1]:]):
+                    return _decide(turn, found[0][0], "explicit")
+                who = re.match(r"\s*(he|she|I)\b", last, re.I)
+                if who and _LEAD_IN_VERB.match(last[who.end():]):
+                    return _pronoun(turn, who.group(1), narrator)
+            by = _BY_NAME.search(tail)
+            if by and (found := _mention_at(tail, index, by.start(1))):
+                return _decide(turn, found[0][0], "explicit")  # "thus accosted by Miss Bingley,"
             if verb:
-                clause = re.split(r"[.!?;]\s+", tail[:verb.start()])[-1]
+                clause = _SENTENCE_END.split(tail[:verb.start()])[-1]
                 mentions = list(index.find(clause))
                 if mentions:
-                    return _decide(turn, mentions[0][2][0], "explicit")
+                    # "…heard the Rabbit say": the name right before the verb; else the subject.
+                    last = mentions[-1]
+                    close = re.fullmatch(r"\W*(?:\w+ly\W+)?", clause[last[1]:])
+                    return _decide(turn, (last if close else mentions[0])[2][0], "explicit")
                 m = _TAIL_PRONOUN.search(tail)
                 if m:
                     return _pronoun(turn, m.group(1), narrator)
@@ -220,9 +257,23 @@ def _gender_ok(name: str, gender: str | None, genders: dict[str, str]) -> bool:
     return gender is None or genders.get(name, "unknown") in (gender, "unknown")
 
 
-def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str, str]) -> None:
+def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str, str], narrator: str | None,
+                     index: NameIndex) -> None:
+    """"He said" is never the first-person narrator, who says "I said"."""
     position = turns.index(turn)
     prev = _previous_in_chain(turns, position)
+    # 1. Someone of that gender acting in this paragraph or the one just before: "Sir William
+    #    only smiled. '…' he continued."
+    for seg in turn.narration:
+        for _start, _end, names in index.find(seg.text):
+            same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]
+            if same:
+                return _decide(turn, same[0], "pronoun")
+    # 2. The one the last turn spoke to: "'…at Pemberley, Mr. Darcy!' / 'It ought to be,' he replied".
+    if prev:
+        for name in prev.addressees:
+            if genders.get(name) == turn.pronoun and name != prev.speaker and name != narrator:
+                return _decide(turn, name, "pronoun")
     participants = []
     for other in reversed(turns[:position]):
         if other.chain != turn.chain:
@@ -234,17 +285,16 @@ def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str,
             break
         if other.speaker and other.speaker not in participants and other.rule == "explicit":
             participants.append(other.speaker)
-    matching = [p for p in participants if genders.get(p) == turn.pronoun]
+    matching = [p for p in participants if genders.get(p) == turn.pronoun and p != narrator]
     if prev and prev.speaker in matching and len(matching) > 1:
         matching.remove(prev.speaker)
     if matching:
         return _decide(turn, matching[0], "pronoun")
-    for pos, names in reversed(mentions):
-        if pos >= turn.position + sum(len(s.text) for s in turn.segments) + 200:
-            continue
-        if pos < turn.position - 3000:
-            break
-        same = [n for n in names if genders.get(n) == turn.pronoun]
+    # Then whoever of that gender was last named or last spoke before this turn.
+    events = [(pos, names) for pos, names in mentions if turn.position - 3000 <= pos < turn.position + 200]
+    events += [(t.position, [t.speaker]) for t in turns[max(0, position - 12):position] if t.speaker]
+    for _pos, names in sorted(events, key=lambda e: e[0], reverse=True):
+        same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]
         if same and (not prev or same[0] != prev.speaker):
             return _decide(turn, same[0], "pronoun")
 
@@ -269,6 +319,8 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
 def _beat(turn: Turn, index: NameIndex, narrator: str | None, genders: dict[str, str]) -> None:
     """A cast member who is the subject of the paragraph's narration speaks its dialogue."""
     for seg in turn.narration:
+        if seg is turn.lead_in and narrator and re.match(r"\s*I\b", seg.text):
+            continue  # "I nodded." before a quote says who listened, not who speaks
         sentences = re.split(r"(?<=[.!?])\s+", seg.text)
         for sentence in sentences:
             names = _name_at(sentence, index)
@@ -290,7 +342,7 @@ def _propagate_continued(turns: list[Turn]) -> None:
             _decide(turn, turns[i - 1].speaker, "continued")
 
 
-def _alternate(turns: list[Turn]) -> None:
+def _alternate(turns: list[Turn], narrator: str | None = None) -> None:
     """In a conversation, A then B then A: fill the gaps from two turns away."""
     changed = True
     while changed:
@@ -303,7 +355,10 @@ def _alternate(turns: list[Turn]) -> None:
             nxt = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].chain == turn.chain else None
             after = turns[i + 2] if i + 2 < len(turns) and turns[i + 2].chain == turn.chain else None
             guess = None
-            if before and prev and before.speaker and prev.speaker and before.speaker != prev.speaker:
+            narrator_acted = turn.lead_in is not None and re.match(r"\s*I\b", turn.lead_in.text)
+            if narrator and narrator_acted and prev and prev.speaker and prev.speaker != narrator:
+                guess = prev.speaker  # "I nodded." between two quotes: the other one goes on
+            elif before and prev and before.speaker and prev.speaker and before.speaker != prev.speaker:
                 guess = before.speaker
             elif after and nxt and after.speaker and nxt.speaker and after.speaker != nxt.speaker:
                 guess = after.speaker
@@ -315,6 +370,8 @@ def _alternate(turns: list[Turn]) -> None:
                 guess = _other_speaker(turns, i, prev.speaker, -1)
             if guess is None and nxt and nxt.speaker:
                 guess = _other_speaker(turns, i, nxt.speaker, +1)
+            if guess is None and narrator and prev and prev.speaker and prev.speaker != narrator:
+                guess = narrator  # told in the first person: the narrator is the one talked to
             if guess:
                 _decide(turn, guess, "turns")
                 changed = True

@@ -19,6 +19,7 @@ MALE_TITLES = {"Mr", "Mr.", "Sir", "Lord", "King", "Prince", "Father", "Brother"
 FEMALE_TITLES = {"Mrs", "Mrs.", "Miss", "Ms", "Ms.", "Lady", "Queen", "Princess", "Mother", "Sister", "Aunt",
                  "Madame", "Mademoiselle", "Dame", "Mistress", "Frau"}
 TITLES = MALE_TITLES | FEMALE_TITLES | {"Dr", "Dr.", "Doctor", "Professor", "Captain", "Colonel", "Major",
+                                        "Madame", "Mademoiselle", "Monsieur", "Signor", "Señor", "Señora",
                                         "General", "Sergeant", "Inspector", "Detective", "Agent", "Officer"}
 
 SPEECH_VERBS = (
@@ -43,8 +44,13 @@ SPEECH_VERBS = (
     "ventured ventures volunteered volunteers whined whines yelped yelps cautioned cautions commanded commands "
     "conceded concedes persisted persists pursued pursues resumed resumes sang sings snarled snarls stormed "
     "thundered whistled wrote writes exploded hollered rasped rumbled sniffed sniffled spluttered sputtered "
-    "simpered greeted greets assented assents sneezed called"
-).split()
+    "simpered greeted greets assented assents sneezed called asserted asserts affirmed affirms maintained "
+    "maintains interposed interposes reflected reflects commented comments hazarded acquiesced expostulated "
+    "remonstrated remonstrates ejaculated ejaculates explained observed pleaded rejoined answered queried "
+    "reasoned reasons replied murmured retorted mused breathed sniffed drawled corrected suggested inquired "
+    "accosted accosts addressed"
+).split() + ["went on", "goes on", "broke in", "cut in", "put in", "chimed in", "called out", "cried out",
+             "spoke up", "piped up", "burst out", "broke out"]
 SPEECH_VERB_SET = set(SPEECH_VERBS)
 
 NOT_NAMES = set(
@@ -122,6 +128,8 @@ def name_variants(character: Character) -> list[str]:
             rest = " ".join(parts[1:])
             if rest[:1].isupper() and parts[0].lower() == "the":  # not "An Inspector" → "Inspector"
                 out.append(rest)
+                if len(parts) > 3 and parts[2].lower() == "of":  # "The King of Hearts" is "the King"
+                    out += [f"the {parts[1]}", parts[1]]
         if len(parts) > 1 and all(p.isalpha() or p.endswith("'S") for p in parts[1:]):
             out.append(" ".join([parts[0]] + [p.lower() for p in parts[1:]]))  # "Alice'S Sister"
         if "'S" in name:
@@ -140,6 +148,11 @@ class NameIndex:
             for alias in name_variants(c):
                 if c.name not in self.by_alias[alias]:
                     self.by_alias[alias].append(c.name)
+        titles = Counter(c.name.split()[0] for c in cast if len(c.name.split()) > 1 and c.name.split()[0] in TITLES)
+        for c in cast:  # "said Mademoiselle": a title alone names the one character who has it
+            parts = c.name.split()
+            if len(parts) == 2 and titles[parts[0]] == 1 and parts[1][:1].isupper() and parts[0] not in self.by_alias:
+                self.by_alias[parts[0]].append(c.name)
         first_names = Counter()
         for c in cast:
             parts = [p for p in c.name.split() if p not in TITLES]

@@ -58,7 +58,15 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     paragraph; a block of lines that each end a sentence is one paragraph per line.
     """
     spans = []
-    for block in _blocks(text):
+    blocks = _blocks(text)
+    lines = [len(line) for line in text.split("\n") if line.strip()]
+    # A text hard-wrapped at a fixed width, with blank lines between paragraphs (Project
+    # Gutenberg style): every block is one paragraph, whatever its lines end with.
+    wrapped = bool(lines) and max(lines) <= 100 and len(lines) >= 1.5 * len(blocks) >= 3
+    for block in blocks:
+        if wrapped:
+            spans.append(block)
+            continue
         lines = [(block[0] + m.start(), block[0] + m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text[block[0]:block[1]])]
         if len(lines) > 1 and _hard_wrapped([text[s:e] for s, e in lines]):
             spans.append(block)
