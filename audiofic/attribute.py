@@ -96,7 +96,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
             _resolve_pronoun(turn, turns, mentions, genders, narrator, index)
     _propagate_continued(turns)
     for i, turn in enumerate(turns):
-        if turn.speaker is None:
+        if turn.speaker is None and not turn.continues:  # a carried-over quotation keeps its speaker
             prev = _previous_in_chain(turns, i)
             if prev and prev.addressees:
                 target = [a for a in prev.addressees if a != prev.speaker and _gender_ok(a, turn.pronoun, genders)]
@@ -104,7 +104,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
                     turn.speaker, turn.rule = target[0], "vocative"
     _propagate_continued(turns)
     for turn in turns:
-        if turn.speaker is None:
+        if turn.speaker is None and not turn.continues:
             _beat(turn, index, narrator, genders)
     _propagate_continued(turns)
     _alternate(turns, narrator)
@@ -337,6 +337,11 @@ def _previous_in_chain(turns: list[Turn], i: int) -> Turn | None:
 
 
 def _propagate_continued(turns: list[Turn]) -> None:
+    """One quotation over several paragraphs is one speaker's, whichever paragraph says who."""
+    for i in range(len(turns) - 1, 0, -1):  # a tag in a later paragraph names the earlier ones
+        turn, prev = turns[i], turns[i - 1]
+        if turn.continues and turn.speaker and prev.speaker is None:
+            _decide(prev, turn.speaker, "continued")
     for i, turn in enumerate(turns):
         if turn.continues and turn.speaker is None and i > 0 and turns[i - 1].speaker:
             _decide(turn, turns[i - 1].speaker, "continued")
@@ -348,7 +353,7 @@ def _alternate(turns: list[Turn], narrator: str | None = None) -> None:
     while changed:
         changed = False
         for i, turn in enumerate(turns):
-            if turn.speaker is not None:
+            if turn.speaker is not None or turn.continues:
                 continue
             before = turns[i - 2] if i >= 2 and turns[i - 2].chain == turn.chain else None
             prev = turns[i - 1] if i >= 1 and turns[i - 1].chain == turn.chain else None

@@ -162,6 +162,19 @@ class NameIndex:
             parts = [p for p in c.name.split() if p not in TITLES]
             if len(parts) > 1 and first_names[parts[0]] == 1 and parts[0] not in self.by_alias:
                 self.by_alias[parts[0]].append(c.name)
+        surnames: dict[str, set[str]] = defaultdict(set)  # "Jonathan Small" → Small, if no one else is one
+        for c in cast:
+            for name in c.names():
+                parts = name.split()
+                if len(parts) == 2 and parts[0] not in TITLES and parts[1][:1].isupper() and parts[1].isalpha():
+                    surnames[parts[1]].add(c.name)
+        for surname, owners in surnames.items():
+            if len(owners) == 1 and next(iter(owners)) not in self.by_alias[surname]:
+                self.by_alias[surname].append(next(iter(owners)))
+        # A name two characters answer to goes first to the better-described one.
+        described = {c.name: (c.gender in ("female", "male"), len(c.aliases)) for c in cast}
+        for alias, names in self.by_alias.items():
+            names.sort(key=lambda n: described.get(n, (False, 0)), reverse=True)
         aliases = sorted(self.by_alias, key=len, reverse=True)
         self.pattern = (
             re.compile(r"(?<![\w'’`])(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in aliases)
