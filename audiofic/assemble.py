@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -118,24 +119,33 @@ def encode(pcm: Iterable[bytes], outputs: list[tuple[str, Path, str]], metadata:
     cmd += ["-filter_complex", graph]
     for i, (fmt, path, _chain) in enumerate(outputs):
         cmd += ["-map", f"[o{i}]"] + encoder_args(fmt) + ["-f", MUXERS[fmt], str(path)]
-    out_path = outputs[0][1]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    total = 0
-    try:
-        for chunk in pcm:
-            total += len(chunk)
-            proc.stdin.write(chunk)
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    err = proc.stderr.read().decode("utf-8", "replace").strip()
-    if proc.wait() != 0:
-        for _fmt, path in outputs:
+    code, err, total = run_ffmpeg(cmd, pcm)
+    if code != 0:
+        for _fmt, path, _chain in outputs:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-        raise AudioficError(f"ffmpeg could not encode {out_path.name}: {err.splitlines()[-1] if err else 'failed'}")
+        last = err.strip().splitlines()[-1] if err.strip() else "failed"
+        raise AudioficError(f"ffmpeg could not encode {outputs[0][1].name}: {last}")
     return total / (SAMPLE_RATE * SAMPLE_WIDTH * CHANNELS)
+
+
+def run_ffmpeg(cmd: list[str], pcm: bytes | Iterable[bytes]) -> tuple[int, str, int]:
+    """Stream PCM into an ffmpeg command: (exit status, what it said on stderr, bytes fed).
+    stderr goes to a file, so a talkative ffmpeg can never block on a full pipe."""
+    total = 0
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL)
+        try:
+            for chunk in [pcm] if isinstance(pcm, bytes) else pcm:
+                total += len(chunk)
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        code = proc.wait()
+        err.seek(0)
+        return code, err.read().decode("utf-8", "replace"), total

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assemble import SAMPLE_RATE, apply_gain, require_ffmpeg, segment_pcm
+from .assemble import SAMPLE_RATE, apply_gain, require_ffmpeg, run_ffmpeg, segment_pcm
 from .config import Voice
 from .engines import get_engine
 from .errors import AudioficError
@@ -68,21 +66,7 @@ def measure(pcm: bytes | Iterable[bytes], filters: str = "") -> tuple[float, flo
     chain = (filters + "," if filters else "") + "ebur128=peak=sample"
     cmd = [require_ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE),
            "-ac", "1", "-i", "pipe:0", "-af", chain, "-f", "null", "-"]
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL)
-        try:
-            for chunk in [pcm] if isinstance(pcm, bytes) else pcm:
-                proc.stdin.write(chunk)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        proc.wait()
-        err.seek(0)
-        out = err.read().decode("utf-8", "replace")
+    _code, out, _fed = run_ffmpeg(cmd, pcm)
     loud = re.findall(r"^\s+I:\s+(-?[\d.]+|-inf) LUFS", out, re.M)
     peak = re.findall(r"^\s+Peak:\s+(-?[\d.]+|-inf) dBFS", out, re.M)
     if not loud:
@@ -101,7 +85,11 @@ def output_chain(gain_db: float, loudness: Loudness, fmt: str, trim: float | Non
     to measure through."""
     head = "aresample=24000," if fmt == "opus" else ""
     chain = f"{head}{limiter_filter(gain_db, loudness, fmt)}"
-    return chain if trim is None else f"{chain},volume={trim + FORMAT_OFFSET[fmt]:.2f}dB"
+    if trim is None:
+        return chain
+    if fmt == "opus":
+        trim = min(trim, 0.0)  # its peaks overshoot most: never raise it after the limiter
+    return f"{chain},volume={trim + FORMAT_OFFSET[fmt]:.2f}dB"
 
 
 def trim(measured: float, loudness: Loudness) -> float:

@@ -52,4 +52,5 @@ def assert_one_line_error(result):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("audiofic: error: "), result.stderr
+    assert "unexpected" not in lines[0], result.stderr  # a bug caught by the last line of defence
     assert "Traceback" not in result.stderr

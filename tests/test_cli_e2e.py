@@ -164,5 +164,6 @@ def test_failed_encode_leaves_no_file_under_a_final_name(tmp_path):
     result = run_cli("render", EXAMPLE, "-o", out, "--force", "--jobs", "1",
                      env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"})
     assert_one_line_error(result)
+    assert "ffmpeg" in result.stderr
     assert {p.name: p.read_bytes() for p in mp3s(out)} == before
     assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
