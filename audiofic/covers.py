@@ -36,7 +36,7 @@ def load_cover(path: Path) -> Cover:
             image = img.convert("RGB")
     except FileNotFoundError:
         raise AudioficError(f"{path}: no such cover image") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError):
         raise AudioficError(f"--cover {path}: not a readable JPEG or PNG image") from None
     if kind not in ("JPEG", "PNG"):
         raise AudioficError(f"{path}: the cover must be a JPEG or a PNG, not {kind}")

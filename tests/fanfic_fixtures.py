@@ -73,7 +73,7 @@ def ao3_multi_chapter_html() -> str:
             meta.append(f'<div id="summary" class="summary"><p>Chapter Summary</p>\n<blockquote class="userstuff"><p>{summary}</p></blockquote></div>')
         if notes:
             meta.append(f'<div id="notes" class="notes"><p>Chapter Notes</p>\n<blockquote class="userstuff"><p>{notes}</p></blockquote></div>')
-        parts.append(f'<div class="meta group">\n' + "\n".join(meta) + "\n</div>")
+        parts.append('<div class="meta group">\n' + "\n".join(meta) + "\n</div>")
         parts.append(f'<div class="userstuff">{body}</div>')
         if end:
             parts.append(f'<div id="endnotes{i}" class="meta group"><p>Chapter End Notes</p>\n'
