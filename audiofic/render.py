@@ -74,11 +74,14 @@ class ChapterPlan:
 
     @property
     def audio_hash(self) -> str:
-        """Everything that changes the audio of this chapter's file, and nothing else."""
+        """Everything that changes the audio of this chapter's files, and nothing else."""
+        return self.hash_for(sorted(self.filenames))
+
+    def hash_for(self, formats) -> str:
         blob = json.dumps(
             [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms, self.gains,
-             {fmt: self.chain(fmt) for fmt in sorted(self.filenames)},
-             {fmt: assemble.encoder_args(fmt) for fmt in sorted(self.filenames)}, assemble.NOISE_AMPLITUDE],
+             {fmt: self.chain(fmt) for fmt in formats},
+             {fmt: assemble.encoder_args(fmt) for fmt in formats}, assemble.NOISE_AMPLITUDE],
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
@@ -313,12 +316,14 @@ class Report:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     out_dir: Path | None = None
+    m4b: str | None = None  # "written" or "unchanged" when an M4B was asked for
 
     def line(self) -> str:
         speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
         return (
             f"chapters: {self.rendered} rendered, {self.skipped} skipped"
             + (f", {self.retagged} retagged" if self.retagged else "")
+            + (f"; m4b {self.m4b}" if self.m4b else "")
             + f"; segments: {self.synthesized} synthesized, {self.cached} cached; "
             f"audio {format_duration(self.audio_seconds)} in {self.wall_seconds:.1f} s "
             f"({speed:.0f}x real time)"
@@ -701,14 +706,20 @@ def _render_m4b(the_plan: Plan, cache: Path, out_dir: Path, manifest: Manifest, 
     """The whole work in one M4B with a chapter mark per chapter (QuickTime and Nero)."""
     final = out_dir / m4b_name(the_plan.slug)
     album_tags = the_plan.chapters[0].tags
-    audio = hashlib.sha256(json.dumps([cp.audio_hash for cp in the_plan.chapters]).encode()).hexdigest()[:40]
+    audio = hashlib.sha256(json.dumps([cp.hash_for(["m4b"]) for cp in the_plan.chapters]).encode()).hexdigest()[:40]
     entry = manifest.get("m4b")
+    per_chapter = any(cp.filenames for cp in the_plan.chapters)
     if not force and entry and entry.get("audio") == audio and final.exists():
         if entry.get("tags") != album_tags.as_dict():
             write_tags_in_place(final, "m4b", album_tags, cover)
             manifest.set("m4b", entry | {"tags": album_tags.as_dict()})
+        report.m4b = "unchanged"
+        report.audio_seconds += 0 if per_chapter else entry.get("seconds", 0.0)
         return
+    cached_before = report.cached
     _synthesize_and_encode(the_plan.chapters, cache, out_dir, manifest, report, jobs, progress, cover, encode=False)
+    if per_chapter:  # the chapters' own pass already counted these segments
+        report.cached = cached_before
     starts, position = [], 0
     for cp in the_plan.chapters:
         starts.append(position)
@@ -739,6 +750,8 @@ def _render_m4b(the_plan: Plan, cache: Path, out_dir: Path, manifest: Manifest, 
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     manifest.set("m4b", {"file": final.name, "audio": audio, "tags": album_tags.as_dict(), "seconds": seconds})
+    report.m4b = "written"
+    report.audio_seconds += 0 if per_chapter else seconds
 
 
 def publish(the_plan: Plan, out_dir: Path, manifest: Manifest, formats: tuple[str, ...], base_url: str | None) -> None:

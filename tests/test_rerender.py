@@ -161,3 +161,18 @@ def test_interrupt_and_kill_then_resume(seed000, tmp_path):
     assert len(list(out.glob("*/*.mp3"))) == 11
     assert not list(out.rglob("*.partial"))
     assert_complete_files(out)
+
+
+def test_the_m4b_is_rebuilt_only_when_its_audio_changes(tmp_path):
+    out = tmp_path / "out"
+    first = run_cli("render", EXAMPLE, "-o", out, "--format", "m4b")
+    assert first.returncode == 0 and "m4b written" in first.stdout, first.stderr
+    m4b = next(out.glob("*/*.m4b"))
+    stamp = m4b.stat().st_mtime_ns
+    both = run_cli("render", EXAMPLE, "-o", out, "--format", "m4b", "--format", "mp3")
+    assert "3 rendered" in both.stdout and "m4b unchanged" in both.stdout
+    assert m4b.stat().st_mtime_ns == stamp
+    voices = tmp_path / "v.toml"
+    voices.write_text("[narrator]\nrate = 200\n")
+    changed = run_cli("render", EXAMPLE, "-o", out, "--format", "m4b", "--voices", voices)
+    assert "m4b written" in changed.stdout
