@@ -324,8 +324,8 @@ def _beat(turn: Turn, index: NameIndex, narrator: str | None, genders: dict[str,
         sentences = re.split(r"(?<=[.!?])\s+", seg.text)
         for sentence in sentences:
             names = _name_at(sentence, index)
-            if names and _gender_ok(names[0], turn.pronoun, genders):
-                return _decide(turn, names[0], "beat")
+            if names and _gender_ok(names[0], turn.pronoun, genders) and names[0] not in turn.addressees:
+                return _decide(turn, names[0], "beat")  # but nobody calls themselves by name
             if narrator and re.match(r"I\b", sentence):
                 return _decide(turn, narrator, "beat")
 

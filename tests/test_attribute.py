@@ -148,3 +148,8 @@ def test_recasting_one_character_in_the_work_file_changes_only_that_voice(tmp_pa
     again = run_cli("render", EXAMPLE, "-o", out)
     tobias_lines = {r["text"] for r in before if r["speaker"] == "Tobias"}
     assert f"{len(tobias_lines)} synthesized" in again.stdout, again.stdout
+
+
+def test_a_beat_never_makes_someone_call_themselves_by_name():
+    line = said('Spike lay still on the cot. "Spike? Are you awake?"')[0]
+    assert line[1] != "Spike"
