@@ -161,9 +161,10 @@ def cast_work(work: Work, config: dict, user_cast: list[str] | None = None, find
     new: list[Character] = []
     if find_new or not characters:
         body = "\n\n".join(chapter.text for chapter in work.chapters)
-        seeded = [] if characters else tagged_characters(work, body)
+        discovered = discover(body)
+        seeded = [] if characters else tagged_characters(work, body, discovered)
         known = {n for c in characters + seeded for n in c.names()}
-        new = seeded + [found for found in discover(body) if not known & set(found.names())]
+        new = seeded + [found for found in discovered if not known & set(found.names())]
     if not characters:
         # First render: the cast is the work's character tags plus what discovery finds.
         # Afterwards the voices file is the cast, so a new chapter never re-attributes old
@@ -174,10 +175,10 @@ def cast_work(work: Work, config: dict, user_cast: list[str] | None = None, find
     return Casting(characters, narrator, entries, new)
 
 
-def tagged_characters(work: Work, body: str) -> list[Character]:
+def tagged_characters(work: Work, body: str, discovered: list[Character]) -> list[Character]:
     """AO3 character tags seed the cast: "Spike (Buffy the Vampire Slayer)" is Spike, and
-    "Ada" (a name discovery finds) becomes an alias of the tagged "Ada Quill"."""
-    found = {c.name: c for c in discover(body)}
+    "Ada" (a name discovery found) becomes an alias of the tagged "Ada Quill"."""
+    found = {c.name: c for c in discovered}
     cast = []
     for tag in work.characters:
         name = re.sub(r"\s*\([^)]*\)\s*$", "", tag).strip()
