@@ -19,6 +19,7 @@ from .assemble import SAMPLE_RATE, apply_gain, require_ffmpeg, run_ffmpeg, segme
 from .config import Voice
 from .engines import get_engine
 from .errors import AudioficError
+from .files import atomic_write
 from .synthesize import SynthJob, cache_key, cache_path, synthesize_job
 
 PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}
@@ -110,9 +111,7 @@ class Levels:
             self.data = {}
 
     def _save(self) -> None:
-        from .render import atomic_write_text  # the one atomic writer
-
-        atomic_write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+        atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
     def _calibration(self, voice: Voice) -> tuple[str, bytes]:
         key = cache_key(CALIBRATION, voice, get_engine(voice.engine).version())

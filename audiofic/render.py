@@ -29,6 +29,7 @@ from .characters import Character, characters_from_config, discover, infer_gende
 from .config import Voice, load_config, overrides, pauses, read_layer, role_voice
 from .engines import get_engine
 from .errors import AudioficError
+from .files import atomic_write, partial_name
 from .ingest import ingest
 from .model import Chapter, Segment, Work
 from .segment import detect_quote_style, segment_chapter, speech_text
@@ -216,7 +217,7 @@ def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
             f"pitch = {int(entry.voice.pitch)}",
             "",
         ]
-    atomic_write_text(path, "\n".join(lines))
+    atomic_write(path, "\n".join(lines))
 
 
 def _toml_str(value: str) -> str:
@@ -362,7 +363,7 @@ class Manifest:
             self._write()
 
     def _write(self) -> None:
-        atomic_write_text(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters,
+        atomic_write(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters,
                                                  "first_render": self.first}, indent=1))
 
     def first_render(self) -> str:
@@ -375,25 +376,6 @@ class Manifest:
 
     def keys_in_use(self) -> set[str]:
         return {k for entry in self.chapters.values() for k in entry.get("segments", [])}
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def partial_name(final: Path) -> Path:
-    return final.with_name(f".{final.name}.partial")
 
 
 def ensure_writable(folder: Path) -> None:
@@ -424,7 +406,6 @@ ProgressFn = Callable[[dict], None]
 
 
 PER_CHAPTER = ("mp3", "opus")
-FORMATS = ("mp3", "opus", "m4b")
 
 
 def render(
@@ -507,9 +488,7 @@ def apply_levels(the_plan: Plan, levels: Levels, config: dict) -> None:
 
 def write_if_changed(path: Path, data: bytes) -> None:
     if not path.exists() or path.read_bytes() != data:
-        tmp = partial_name(path)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)
 
 
 def _files_current(cp: ChapterPlan, entry: dict, out_dir: Path, audio: bool = True) -> bool:
@@ -770,9 +749,9 @@ def publish(the_plan: Plan, out_dir: Path, manifest: Manifest, formats: tuple[st
         episodes.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
     first = manifest.first_render()
     base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
-    atomic_write_text(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, the_plan.slug, episodes,
+    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, the_plan.slug, episodes,
                                                        base, COVER_NAME, first))
-    atomic_write_text(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))
+    atomic_write(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))
 
 
 DEFAULT_PORT = 8000
