@@ -28,9 +28,6 @@ class Voice:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def label(self) -> str:
-        return self.voice
-
 
 def split_variant(voice: str) -> tuple[str, str | None]:
     """'gmw/en-us+f3' → ('en-us', 'f3'): the espeak voice id and its variant."""

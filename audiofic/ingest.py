@@ -202,7 +202,7 @@ def parse_header(source: str) -> tuple[dict[str, str], str | None, int]:
                 i == 0
                 and len(lines) == 1
                 and len(lines[0].strip()) <= 120
-                and not _looks_like_heading(lines[0])
+                and heading_title(lines[0]) is None
                 and not re.search(r"[.?!\"”]\s*$", lines[0])
                 and len(paragraphs) > 1
                 and _header_key(source[paragraphs[1][0]:paragraphs[1][1]].split("\n")[0])
@@ -223,10 +223,6 @@ def parse_header(source: str) -> tuple[dict[str, str], str | None, int]:
         body_start = end
     metadata = {k: v for k, v in metadata.items() if v}
     return metadata, title, body_start
-
-
-def _looks_like_heading(line: str) -> bool:
-    return heading_title(line) is not None
 
 
 def heading_title(line: str) -> str | None:

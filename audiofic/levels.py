@@ -45,9 +45,6 @@ class Loudness:
     target: float  # LUFS, integrated
     true_peak: float  # dBTP ceiling
 
-    def label(self) -> str:
-        return f"{self.target:g} LUFS, {self.true_peak:g} dBTP"
-
 
 def parse_loudness(value: str) -> Loudness:
     """`audiobook`, `podcast`, or `LUFS,dBTP` such as `-19,-2`."""
@@ -113,16 +110,21 @@ class Levels:
     def _save(self) -> None:
         atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
-    def _calibration(self, voice: Voice) -> tuple[str, bytes]:
-        key = cache_key(CALIBRATION, voice, get_engine(voice.engine).version())
+    @staticmethod
+    def _key(voice: Voice) -> str:
+        return cache_key(CALIBRATION, voice, get_engine(voice.engine).version())
+
+    def _calibration(self, voice: Voice) -> bytes:
+        """The calibration passage in this voice (synthesized once, cached like any segment)."""
+        key = self._key(voice)
         synthesize_job(SynthJob(key, CALIBRATION, voice), self.cache_dir)
-        return key, segment_pcm(cache_path(self.cache_dir, key))
+        return segment_pcm(cache_path(self.cache_dir, key))
 
     def voice_gain(self, voice: Voice) -> float:
         """dB that bring this voice to REFERENCE without clipping a sample."""
-        key = cache_key(CALIBRATION, voice, get_engine(voice.engine).version())
+        key = self._key(voice)
         if key not in self.data:
-            loud, peak = measure(self._calibration(voice)[1])
+            loud, peak = measure(self._calibration(voice))
             self.data[key] = {"lufs": loud, "peak": peak}
             self._save()
         entry = self.data[key]
@@ -130,10 +132,9 @@ class Levels:
 
     def chapter_gain(self, narrator: Voice) -> float:
         """The gain into the limiter that takes REFERENCE to the target, its loss made up."""
-        key = cache_key(CALIBRATION, narrator, get_engine(narrator.engine).version())
-        tag = f"{key}:{self.loudness.target}:{self.loudness.true_peak}"
+        tag = f"{self._key(narrator)}:{self.loudness.target}:{self.loudness.true_peak}"
         if tag not in self.data:
-            scaled = apply_gain(self._calibration(narrator)[1], self.voice_gain(narrator))
+            scaled = apply_gain(self._calibration(narrator), self.voice_gain(narrator))
             aim = self.loudness.target + CALIBRATION_HEADROOM
             gain = aim - REFERENCE
             slope = 1.0  # LU out per dB in: under a limiter, less than 1

@@ -33,7 +33,7 @@ from .files import atomic_write, partial_name
 from .ingest import ingest
 from .model import Chapter, Segment, Work
 from .segment import detect_quote_style, segment_chapter, speech_text
-from .synthesize import SynthJob, cache_key, cache_path, init_worker, synthesize_job
+from .synthesize import SynthJob, cache_key, cache_path, init_worker, synthesize_job, wav_duration
 from .covers import cover_id, generate_cover, load_cover
 from .levels import Levels, Loudness, measure, output_chain, parse_loudness, trim
 from .publish import Episode, m3u, write_feed
@@ -703,7 +703,7 @@ def _render_m4b(the_plan: Plan, cache: Path, out_dir: Path, manifest: Manifest, 
     starts, position = [], 0
     for cp in the_plan.chapters:
         starts.append(position)
-        frames = sum(wav_frames(cache_path(cache, p.key)) for p in cp.segments)
+        frames = sum(round(wav_duration(cache_path(cache, p.key)) * assemble.SAMPLE_RATE) for p in cp.segments)
         position += frames + round(assemble.SAMPLE_RATE * (sum(cp.pause_ms) + cp.head_ms + cp.tail_ms) / 1000)
     meta = [";FFMETADATA1"]
     for cp, start, stop in zip(the_plan.chapters, starts, starts[1:] + [position]):
@@ -755,14 +755,6 @@ def publish(the_plan: Plan, out_dir: Path, manifest: Manifest, formats: tuple[st
 
 
 DEFAULT_PORT = 8000
-
-
-def wav_frames(path: Path) -> int:
-    import wave
-
-    with wave.open(str(path), "rb") as wav:
-        frames, rate = wav.getnframes(), wav.getframerate()
-    return frames if rate == assemble.SAMPLE_RATE else round(frames * assemble.SAMPLE_RATE / rate)
 
 
 @dataclass
