@@ -166,7 +166,8 @@ def read_ao3(root: Node) -> RawWork | None:
     raw.work_notes = blocks.get("notes")
     afterword = root.find(id="afterword")
     if afterword is not None:
-        raw.end_notes = _labelled_blocks(afterword).get("end notes") or _labelled_blocks(afterword).get("notes")
+        blocks = _labelled_blocks(afterword)
+        raw.end_notes = blocks.get("end notes") or blocks.get("notes")
 
     current: RawChapter | None = None
     for child in chapters_div.element_children():
