@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 from .errors import AudioficError
 from .htmltext import Node, block_text, parse_html
-from .webfic import RawChapter, RawWork, _labelled_blocks, apply_label, read_tag_list
+from .webfic import RawChapter, RawWork, _labelled_blocks, apply_label, read_ao3_preface
 
 MAX_MEMBERS = 5000
 MAX_MEMBER_BYTES = 32 * 1024 * 1024
@@ -177,19 +177,8 @@ def _toc_titles(archive: _Archive, manifest: dict, spine, base: str) -> dict[str
 
 def _read_front_matter(root: Node, raw: RawWork) -> bool:
     """AO3's preface and afterword pages, FanFicFare's title page: metadata, not chapters."""
-    dl = root.find("dl", cls="tags")
-    if dl is not None:  # AO3 preface
-        read_tag_list(dl, raw.meta)
-        h1 = root.find("h1")
-        if h1 is not None:
-            raw.title = h1.plain() or raw.title
-        byline = root.find(cls="byline")
-        if byline is not None:
-            authors = [a.plain() for a in byline.find_all("a") if a.attrs.get("rel") == "author"]
-            raw.authors = authors or raw.authors
-        blocks = _labelled_blocks(root)
-        raw.summary = blocks.get("summary") or raw.summary
-        raw.work_notes = blocks.get("notes") or raw.work_notes
+    if root.find("dl", cls="tags") is not None:  # AO3 preface
+        read_ao3_preface(root, raw)
         return True
     if root.find(id="afterword") is not None:
         blocks = _labelled_blocks(root)

@@ -140,21 +140,19 @@ def _labelled_blocks(container: Node) -> dict[str, str]:
     return found
 
 
-def read_ao3(root: Node) -> RawWork | None:
-    chapters_div = root.find(id="chapters")
-    preface = root.find(id="preface")
-    if chapters_div is None or preface is None:
-        return None
-    raw = RawWork()
+def read_ao3_preface(preface: Node, raw: RawWork) -> None:
+    """AO3's preface (the HTML download's div#preface, or the EPUB's preface page): tags,
+    title, authors, work URL, summary and notes. What it lacks, `raw` keeps."""
     dl = preface.find("dl", cls="tags")
     if dl is not None:
         read_tag_list(dl, raw.meta)
     h1 = preface.find("h1")
-    raw.title = h1.plain() if h1 else ""
+    if h1 is not None:
+        raw.title = h1.plain() or raw.title
     byline = preface.find(cls="byline")
     if byline is not None:
         raw.authors = [a.plain() for a in byline.find_all("a") if a.attrs.get("rel") == "author"] or \
-            [re.sub(r"^by\s+", "", byline.plain(), flags=re.I)]
+            raw.authors or [re.sub(r"^by\s+", "", byline.plain(), flags=re.I)]
     message = preface.find("p", cls="message")
     if message is not None:
         for a in message.find_all("a"):
@@ -162,8 +160,17 @@ def read_ao3(root: Node) -> RawWork | None:
                 raw.meta["url"] = a.attrs["href"]
                 break
     blocks = _labelled_blocks(preface)
-    raw.summary = blocks.get("summary")
-    raw.work_notes = blocks.get("notes")
+    raw.summary = blocks.get("summary") or raw.summary
+    raw.work_notes = blocks.get("notes") or raw.work_notes
+
+
+def read_ao3(root: Node) -> RawWork | None:
+    chapters_div = root.find(id="chapters")
+    preface = root.find(id="preface")
+    if chapters_div is None or preface is None:
+        return None
+    raw = RawWork()
+    read_ao3_preface(preface, raw)
     afterword = root.find(id="afterword")
     if afterword is not None:
         blocks = _labelled_blocks(afterword)
