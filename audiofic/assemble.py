@@ -22,21 +22,9 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 from .errors import AudioficError
+from .formats import CHANNELS, FORMATS, SAMPLE_RATE
 
-SAMPLE_RATE = 22050
 SAMPLE_WIDTH = 2
-CHANNELS = 1
-
-# 22.05 kHz mono is what espeak-ng produces (no resampling) and covers speech's band;
-# 64 kbit/s MP3 is transparent for a synthetic voice at that rate and ~29 MB per hour.
-# Opus runs at 24 kHz (it has no 22.05 kHz mode); AAC's fast coder is 5x the default and
-# good enough for speech.
-ENCODERS = {
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "64k", "-ar", str(SAMPLE_RATE)],
-    "opus": ["-c:a", "libopus", "-b:a", "32k", "-ar", "24000", "-application", "voip"],
-    "m4b": ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k", "-ar", str(SAMPLE_RATE)],
-}
-MUXERS = {"mp3": "mp3", "opus": "opus", "m4b": "ipod"}
 FFMPEG_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS)]
 NOISE_AMPLITUDE = 6  # of 32767: a room-tone floor near -78 dBFS RMS, never digital silence
 
@@ -46,10 +34,6 @@ def require_ffmpeg() -> str:
     if not path:
         raise AudioficError("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
     return path
-
-
-def encoder_args(fmt: str) -> list[str]:
-    return ENCODERS[fmt] + ["-ac", str(CHANNELS)]
 
 
 def apply_gain(pcm: bytes, db: float) -> bytes:
@@ -118,7 +102,7 @@ def encode(pcm: Iterable[bytes], outputs: list[tuple[str, Path, str]], metadata:
         graph += ";".join(f"[s{i}]{chain}[o{i}]" for i, (_f, _p, chain) in enumerate(outputs))
     cmd += ["-filter_complex", graph]
     for i, (fmt, path, _chain) in enumerate(outputs):
-        cmd += ["-map", f"[o{i}]"] + encoder_args(fmt) + ["-f", MUXERS[fmt], str(path)]
+        cmd += ["-map", f"[o{i}]"] + FORMATS[fmt].encoder_args() + ["-f", FORMATS[fmt].muxer, str(path)]
     code, err, total = run_ffmpeg(cmd, pcm)
     if code != 0:
         for _fmt, path, _chain in outputs:

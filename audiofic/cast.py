@@ -1,26 +1,26 @@
-"""Cast: a voice for every segment, from its kind and its speaker.
+"""Cast: who is in a work, who says each line, and a voice for every speaker.
 
 Automatic casting gives each speaking character a voice distinct from the narrator, from the
 generic dialogue voice and from the other main characters, matching gender where known; the
-most frequent speakers get the most distinct voices. Stability across renders comes from the
-work's voices.toml, which records every choice and is read back next time.
+most frequent speakers get the most distinct voices. The voices come from the engine's own
+palette. Stability across renders comes from the work's voices.toml, which records every
+choice and is read back next time.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
-from .characters import Character
-from .config import Voice, role_voice
-from .model import DIALOGUE, Segment, Work
-
-# Accent and variant differ first; pitch varies once a palette has been used up.
-FEMALE_VOICES = ["en+f2", "en-us+f4", "en-029+f1", "en-gb-scotland+f3", "en-gb-x-gbclan+f5",
-                 "en-us+f2", "en-gb-x-rp+f4", "en-gb-x-gbcwmd+f1"]
-MALE_VOICES = ["en+m3", "en-us+m1", "en-gb-scotland+m2", "en-029+m4", "en-gb-x-gbclan+m7",
-               "en-gb-x-rp+m5", "en-us+m6", "en-gb-x-gbcwmd+m3"]
-PITCH_STEPS = [0, -12, 12]
+from .attribute import attribute
+from .characters import Character, discover, infer_gender
+from .config import Config
+from .engines import Palette, get_engine
+from .files import atomic_write
+from .model import DIALOGUE, Segment, Voice, Work
 
 
 @dataclass
@@ -29,6 +29,53 @@ class CastEntry:
     lines: int
     words: int
     voice: Voice
+
+
+@dataclass
+class Casting:
+    characters: list[Character]
+    narrator: str | None
+    entries: dict[str, CastEntry]
+    new: list[Character]  # found in the text but not in the cast file: `audiofic cast` lists them
+
+
+def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, find_new: bool = False) -> Casting:
+    """Who is in the work, who says each line, and in which voice."""
+    characters = list(config.characters)
+    if user_cast:
+        characters = [c for c in characters if c.name in user_cast]
+    new: list[Character] = []
+    if find_new or not characters:
+        body = "\n\n".join(chapter.text for chapter in work.chapters)
+        discovered = discover(body)
+        seeded = [] if characters else tagged_characters(work, body, discovered)
+        known = {n for c in characters + seeded for n in c.names()}
+        new = seeded + [found for found in discovered if not known & set(found.names())]
+    if not characters:
+        # First render: the cast is the work's character tags plus what discovery finds.
+        # Afterwards the voices file is the cast, so a new chapter never re-attributes old
+        # ones; newcomers are only reported.
+        characters, new = new, []
+    narrator = attribute(work, characters, config.narrator_character, config.overrides)
+    entries = cast_voices(work, characters, config, narrator)
+    return Casting(characters, narrator, entries, new)
+
+
+def tagged_characters(work: Work, body: str, discovered: list[Character]) -> list[Character]:
+    """AO3 character tags seed the cast: "Spike (Buffy the Vampire Slayer)" is Spike, and
+    "Ada" (a name discovery found) becomes an alias of the tagged "Ada Quill"."""
+    found = {c.name: c for c in discovered}
+    cast = []
+    for tag in work.characters:
+        name = re.sub(r"\s*\([^)]*\)\s*$", "", tag).strip()
+        if not name or name in {c.name for c in cast}:
+            continue
+        parts = name.split()
+        matches = [n for n in found if set(n.split()) <= set(parts)]
+        gender = next((found[n].gender for n in matches if found[n].gender != "unknown"), infer_gender(name, body))
+        aliases = set(matches) | {a for n in matches for a in found[n].aliases}
+        cast.append(Character(name, sorted(aliases - {name}), gender))
+    return cast
 
 
 def speaking_counts(work: Work) -> tuple[Counter, Counter]:
@@ -41,62 +88,86 @@ def speaking_counts(work: Work) -> tuple[Counter, Counter]:
     return lines, words
 
 
-def cast_voices(work: Work, characters: list[Character], config: dict,
+def cast_voices(work: Work, characters: list[Character], config: Config,
                 narrator: str | None = None) -> dict[str, CastEntry]:
-    """A voice for every character: the one the voices file gives, else a free one. A
-    first-person narrator character speaks in the narrator's voice, as a human reader would."""
+    """A voice for every character: the one the voices file gives, else a free one from the
+    dialogue engine's palette. A first-person narrator character speaks in the narrator's
+    voice, as a human reader would."""
     lines, words = speaking_counts(work)
-    base = role_voice(config, "dialogue")
-    taken = {role_voice(config, "narrator").voice, base.voice}
-    taken |= {c.voice["voice"] for c in characters if c.voice.get("voice")}
+    base = config.dialogue
+    engine = get_engine(base.engine)
+    taken = {config.narrator.voice, base.voice} | {c.voice.voice for c in characters if c.voice.voice}
     used: Counter = Counter()
+    palette = engine.palette(get_engine(config.narrator.engine).language_of(config.narrator.voice))
     entries = {}
-    language = role_voice(config, "narrator").voice.split("+")[0]
-    palettes = None
-    if not language.startswith("en"):  # variants of the work's own language, never English voices
-        palettes = ([f"{language}+f{i}" for i in (2, 4, 1, 5)], [f"{language}+m{i}" for i in (3, 1, 2, 4, 7, 5)])
     ordered = sorted(characters, key=lambda c: (-lines[c.name], characters.index(c)))
     for character in ordered:
-        chosen = dict(character.voice)
+        chosen = character.voice.given()
         if character.name == narrator and "voice" not in chosen:
-            chosen = role_voice(config, "narrator").as_dict() | chosen
+            chosen = config.narrator.as_dict() | chosen
         if "voice" not in chosen:
-            chosen.update(_pick(character.gender, taken, used, palettes))
+            chosen.update(_pick(character.gender, taken, used, palette, engine.default_pitch))
         voice = Voice(
             engine=chosen.get("engine", base.engine),
             voice=chosen["voice"],
             rate=float(chosen.get("rate", base.rate)),
-            pitch=float(chosen.get("pitch", 50)),
+            pitch=float(chosen.get("pitch", get_engine(chosen.get("engine", base.engine)).default_pitch)),
             volume=float(chosen.get("volume", base.volume)),
         )
         entries[character.name] = CastEntry(character, lines[character.name], words[character.name], voice)
     return entries
 
 
-def _pick(gender: str, taken: set[str], used: Counter, palettes=None) -> dict:
+def _pick(gender: str, taken: set[str], used: Counter, palette: Palette, pitch: float) -> dict:
     """The next voice for this gender, never the narrator's or the dialogue voice."""
-    female, male = palettes or (FEMALE_VOICES, MALE_VOICES)
-    if gender == "female":
-        palette = female
-    elif gender == "male":
-        palette = male
-    else:
-        palette = [v for pair in zip(male, female) for v in pair]
-    free = [v for v in palette if v not in taken]
-    for round_ in range(len(PITCH_STEPS)):
+    voices = {"female": palette.female, "male": palette.male}.get(gender, palette.neutral)
+    free = [v for v in voices if v not in taken]
+    for round_, step in enumerate(palette.pitch_steps):
         for voice in free:
             if used[voice] == round_:
                 used[voice] += 1
-                return {"voice": voice, "pitch": 50 + PITCH_STEPS[round_]}
-    voice = min(free or palette, key=lambda v: used[v])
+                return {"voice": voice, "pitch": pitch + step}
+    voice = min(free or voices, key=lambda v: used[v])
     used[voice] += 1
-    return {"voice": voice, "pitch": 50}
+    return {"voice": voice, "pitch": pitch}
 
 
-def voice_for(segment: Segment, config: dict, cast: dict[str, CastEntry] | None = None) -> tuple[str, Voice]:
+def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | None = None) -> tuple[str, Voice]:
     """(who reads it, which voice): the narrator, a character, or the generic dialogue voice."""
     if segment.kind == DIALOGUE:
         if cast and segment.speaker in cast:
             return segment.speaker, cast[segment.speaker].voice
-        return "dialogue", role_voice(config, "dialogue")
-    return "narrator", role_voice(config, "narrator")
+        return "dialogue", config.dialogue
+    return "narrator", config.narrator
+
+
+def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
+    """Record the cast and its voices in the work's voices.toml, so later renders keep them.
+    Written once, on the first render; after that the file is the user's to edit."""
+    if path.exists() or not (casting.characters or casting.narrator):
+        return
+    lines = [
+        f"# The cast of {work.title!r}, written by audiofic's first render and read back by every",
+        "# later one. Edit a voice to recast a character, move an alias to merge two, rename one;",
+        "# `audiofic voices` lists the voices. Pin one line to a speaker under [overrides]:",
+        '# "3:12" = "Name" (chapter 3, segment 12 as `audiofic script` numbers them).',
+        "",
+    ]
+    if casting.narrator:
+        lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
+    for character in sorted(casting.characters, key=lambda c: -casting.entries[c.name].lines):
+        entry = casting.entries[character.name]
+        lines += [
+            f"[characters.{_toml_str(character.name)}]  # {entry.lines} lines, {entry.words} words",
+            f"aliases = [{', '.join(_toml_str(a) for a in character.aliases)}]",
+            f"gender = {_toml_str(character.gender)}",
+            f"engine = {_toml_str(entry.voice.engine)}",
+            f"voice = {_toml_str(entry.voice.voice)}",
+            f"pitch = {int(entry.voice.pitch)}",
+            "",
+        ]
+    atomic_write(path, "\n".join(lines))
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)

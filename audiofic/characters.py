@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .errors import AudioficError
+from .model import VoiceChoice
 
 GENDERS = ("female", "male", "unknown")
 ARTICLES = {"the", "a", "an", "her", "his", "their", "my", "our", "your"}
@@ -90,28 +90,10 @@ class Character:
     name: str
     aliases: list[str] = field(default_factory=list)
     gender: str = "unknown"
-    voice: dict = field(default_factory=dict)  # optional engine/voice/rate/pitch/volume
+    voice: VoiceChoice = field(default_factory=VoiceChoice)  # what the voices file chose, if anything
 
     def names(self) -> list[str]:
         return [self.name] + [a for a in self.aliases if a != self.name]
-
-
-def characters_from_config(config: dict, where: str = "voices file") -> list[Character]:
-    table = config.get("characters") or {}
-    cast = []
-    for name, entry in table.items():
-        if not isinstance(entry, dict):
-            raise AudioficError(f"{where}: [characters.{name!r}] must be a table")
-        gender = str(entry.get("gender", "unknown")).lower()
-        gender = {"f": "female", "m": "male", "u": "unknown", "x": "unknown"}.get(gender, gender)
-        if gender not in GENDERS:
-            raise AudioficError(f"{where}: [characters.{name!r}] gender must be female, male or unknown")
-        aliases = entry.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise AudioficError(f"{where}: [characters.{name!r}] aliases must be a list of strings")
-        voice = {k: entry[k] for k in ("engine", "voice", "rate", "pitch", "volume") if k in entry}
-        cast.append(Character(name=name, aliases=[a for a in aliases if a.strip()], gender=gender, voice=voice))
-    return cast
 
 
 def name_variants(character: Character) -> list[str]:

@@ -14,6 +14,8 @@ import click
 
 from . import __version__
 from .errors import AudioficError
+from .formats import FORMATS
+from .plan import Options
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -56,7 +58,7 @@ def main():
     """Render fan fiction into tagged per-chapter audiobooks, offline.
 
     \b
-    audiofic render story.txt               one MP3 per chapter in output/<work>/
+    audiofic render story.txt               one tagged MP3 per chapter in output/<work>/
     audiofic render story.txt --chapter 3   only chapter 3
     audiofic script story.txt               how it will be read, segment by segment
     audiofic voices                         the voices the installed engines offer
@@ -90,7 +92,7 @@ chapter_option = click.option(
 @click.option("--force", is_flag=True, help="Render again even where nothing changed.")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
               help="Segment cache folder (default: inside the work's output folder).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["mp3", "m4b", "opus"]),
+@click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
               help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file [default: mp3].")
 @click.option("--cover", type=click.Path(path_type=Path), help="Cover image (JPEG or PNG); else one is drawn.")
 @click.option("--loudness", default="audiobook", show_default=True,
@@ -103,17 +105,15 @@ chapter_option = click.option(
 @friendly
 def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cover, loudness, base_url, notes,
            no_summary, title, author):
-    """Render FILE into one tagged MP3 per chapter."""
+    """Render FILE into tagged audio: one file per chapter (MP3 unless --format says otherwise)."""
     from .render import render as do_render
 
+    options = Options(output=output, voices=voices, chapters=chapters, jobs=jobs, force=force, cache=cache_dir,
+                      title=title, author=author, notes=notes, read_summary=not no_summary,
+                      formats=formats or ("mp3",), cover=cover, loudness=loudness, base_url=base_url)
     progress = TerminalProgress() if sys.stderr.isatty() else None
     try:
-        report = do_render(
-            file, output=output, voices=voices, chapters=chapters, jobs=jobs, force=force,
-            cache_dir=cache_dir, title=title, author=author, progress=progress, notes=notes,
-            read_summary=not no_summary, formats=formats or ("mp3",), cover=cover, loudness=loudness,
-            base_url=base_url,
-        )
+        report = do_render(file, options, progress)
     finally:
         if progress:
             progress.close()
@@ -135,13 +135,12 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
 @friendly
 def script(file, fmt, voices, chapters, output, title, author, explain, notes, no_summary):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
-    from .render import cast_work, load_layers, load_work, parse_chapter_selection, plan, work_dir
+    from .plan import prepare
 
-    work = load_work(file, title, author, notes, not no_summary)
-    config, user_cast = load_layers(work_dir(output, work), voices, work.language)
-    the_plan = plan(work, config, cast_work(work, config, user_cast))
-    selected = parse_chapter_selection(chapters, len(the_plan.chapters))
-    for cp in the_plan.chapters:
+    ready = prepare(file, Options(output=output, voices=voices, chapters=chapters, title=title, author=author,
+                                  notes=notes, read_summary=not no_summary))
+    selected = ready.selected
+    for cp in ready.plan.chapters:
         if selected is not None and cp.chapter.number not in selected:
             continue
         if fmt == "text":
@@ -212,11 +211,11 @@ def info(file, fmt):
 @friendly
 def cast(file, voices, output, notes, title, author):
     """Print FILE's cast: name, aliases, gender, lines, words and voice."""
-    from .render import cast_work, load_layers, load_work, work_dir
+    from .plan import prepare
 
-    work = load_work(file, title, author, notes)
-    config, user_cast = load_layers(work_dir(output, work), voices, work.language)
-    casting = cast_work(work, config, user_cast, find_new=True)
+    ready = prepare(file, Options(output=output, voices=voices, title=title, author=author, notes=notes),
+                    find_new=True, check_voices=False)
+    work, casting = ready.work, ready.casting
     click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
         c, v = entry.character, entry.voice
@@ -236,7 +235,6 @@ def cast(file, voices, output, notes, title, author):
 def voices(engine, language):
     """List the voices the installed engines offer (use the id in a voices file)."""
     from .engines import get_engine
-    from .engines.pyttsx3_engine import espeak_variants
 
     eng = get_engine(engine)
     shown = 0
@@ -245,9 +243,8 @@ def voices(engine, language):
             continue
         click.echo(f"{v.id:<22} {v.name:<36} {','.join(v.languages):<10} {v.gender or ''}")
         shown += 1
-    if engine == "pyttsx3":
-        click.echo(f"\n{shown} voices. Variants, added as voice+variant (e.g. en-us+f3):")
-        click.echo(" ".join(espeak_variants()))
+    notes = eng.notes()
+    click.echo(f"\n{shown} voices." + (f" {notes}" if notes else ""))
 
 
 @main.command()
@@ -258,7 +255,7 @@ def voices(engine, language):
 @friendly
 def cache(output, cache_dir, prune):
     """Show the segment cache's size; --prune drops what no current chapter uses."""
-    from .render import cache_usage
+    from .state import cache_usage
 
     if not Path(output).is_dir():
         raise AudioficError(f"{output}: no such output folder")

@@ -1,38 +1,62 @@
-"""Voice configuration: TOML layered as shipped defaults < the work's voices file < --voices."""
+"""Voice configuration: TOML layered as shipped defaults < the work's voices file < --voices.
+
+Each layer is checked as it is read, so an error names the file and key that caused it; the
+merged layers are then parsed once into typed values (`Config`) that the stages receive. A
+character's voice obeys the same rules as `[narrator]`, with the ranges of its own engine.
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .characters import GENDERS, Character
+from .engines import get_engine
 from .errors import AudioficError
+from .model import Voice, VoiceChoice
 
-VOICE_KEYS = {"engine": str, "voice": str, "rate": (int, float), "pitch": (int, float), "volume": (int, float)}
-VOICE_RANGES = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
+NUMBER = (int, float)
+VOICE_KEYS = {"engine": str, "voice": str, "rate": NUMBER, "pitch": NUMBER, "volume": NUMBER}
+CHARACTER_KEYS = VOICE_KEYS | {"aliases": list, "gender": str}
 ROLES = ("narrator", "dialogue")
 PAUSE_KEYS = ("head", "heading", "turn", "paragraph", "scene", "tail")
+GENDER_SHORT = {"f": "female", "m": "male", "u": "unknown", "x": "unknown"}
 
 
 @dataclass(frozen=True)
-class Voice:
-    engine: str
-    voice: str
-    rate: float
-    pitch: float
-    volume: float
+class Pauses:
+    """Milliseconds of room tone, by the name a segment's `pause_after` gives."""
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    head: int = 0
+    heading: int = 0
+    turn: int = 0
+    paragraph: int = 0
+    scene: int = 0
+    tail: int = 0
+
+    def after(self, kind: str) -> int:
+        return getattr(self, kind, 0) if kind in PAUSE_KEYS else 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
 
 
-def split_variant(voice: str) -> tuple[str, str | None]:
-    """'gmw/en-us+f3' → ('en-us', 'f3'): the espeak voice id and its variant."""
-    base, _, variant = voice.partition("+")
-    return base.split("/")[-1], (variant or None)
+@dataclass(frozen=True)
+class Config:
+    narrator: Voice
+    dialogue: Voice
+    pauses: Pauses
+    characters: tuple[Character, ...] = ()
+    overrides: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (chapter, segment) → name
+    narrator_character: str | None = None  # a first-person work's "I"
+
+    def role(self, role: str) -> Voice:
+        return self.narrator if role == "narrator" else self.dialogue
 
 
 def default_config_path() -> Path:
@@ -53,6 +77,8 @@ def read_toml(path: Path) -> dict:
         raise AudioficError(f"{path}: is a directory, not a voices file") from None
     except tomllib.TOMLDecodeError as exc:
         raise AudioficError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise AudioficError(f"{path}: not valid TOML (nested too deeply)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AudioficError(f"{path}: cannot read it ({exc})") from None
 
@@ -77,31 +103,66 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-def load_config(*layers: Path | None) -> dict:
-    """Shipped defaults with each existing layer on top, validated."""
-    config = read_toml(default_config_path())
+def load_config(*layers: Path | None) -> Config:
+    """Shipped defaults with each existing layer on top, validated and parsed."""
+    default = default_config_path()
+    raw = read_toml(default)
+    validate(raw, str(default))
+    check_ranges(raw, str(default))
     for path in layers:
         if path is None:
             continue
-        layer = read_layer(path)
-        config = merge(config, layer)
-    validate(config, "voices configuration")
-    return config
+        raw = merge(raw, read_layer(path))
+        check_ranges(raw, str(path))  # the merged values: a layer may change only the engine
+    return parse(raw)
 
 
-def validate(config: dict, where: str) -> None:
-    for key, value in config.items():
+def load_layers(out_dir: Path, voices: Path | None, language: str = "en") -> tuple[Config, list[str] | None]:
+    """The work's configuration, and the cast names when --voices lists characters."""
+    own = out_dir / "voices.toml"
+    config = for_language(load_config(own if own.exists() else None, voices), language)
+    user_cast = None
+    if voices is not None:
+        user_cast = list((read_layer(voices).get("characters") or {}).keys()) or None
+    return config, user_cast
+
+
+def for_language(config: Config, language: str) -> Config:
+    """A work not in English is read by that language's voice where the engine has one and
+    the voices files did not choose another."""
+    if language.split("-")[0] == "en":
+        return config
+    defaults = load_config()
+    roles = {}
+    for role in ROLES:
+        voice = config.role(role)
+        if voice.voice == defaults.role(role).voice:
+            own = get_engine(voice.engine).voice_for_language(language, role)
+            if own:
+                voice = dataclasses.replace(voice, voice=own)
+        roles[role] = voice
+    return dataclasses.replace(config, **roles)
+
+
+# ---------------------------------------------------------------- validation, in one place
+
+
+def validate(layer: dict, where: str) -> None:
+    """Keys and types of one layer; ranges need the merged engine (check_ranges)."""
+    for key, value in layer.items():
         if key in ROLES:
-            _check_voice_table(value, f"{where}: [{key}]")
+            _check_keys(value, f"{where}: [{key}]", VOICE_KEYS)
         elif key == "pauses":
             _check_table(value, f"{where}: [pauses]")
             for name, ms in value.items():
                 if name not in PAUSE_KEYS:
                     raise AudioficError(f"{where}: [pauses] has no key {name!r} (known: {', '.join(PAUSE_KEYS)})")
-                if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not 0 <= ms <= 60_000:
+                if not isinstance(ms, NUMBER) or isinstance(ms, bool) or not 0 <= ms <= 60_000:
                     raise AudioficError(f"{where}: [pauses] {name} must be a number of milliseconds, 0-60000")
         elif key == "characters":
             _check_table(value, f"{where}: [characters]")
+            for name, entry in value.items():
+                _check_character(entry, f"{where}: [characters.{name!r}]")
         elif key == "narrator_character":
             if not isinstance(value, str) or not value.strip():
                 raise AudioficError(f"{where}: narrator must be a character's name")
@@ -114,48 +175,74 @@ def validate(config: dict, where: str) -> None:
             raise AudioficError(f"{where}: unknown table or key {key!r}")
 
 
+def check_ranges(raw: dict, where: str) -> None:
+    """Rate, pitch and volume inside the range of the engine that will speak them."""
+    for role in ROLES:
+        table = raw.get(role) or {}
+        _check_range(table, table.get("engine"), f"{where}: [{role}]")
+    default_engine = (raw.get("dialogue") or {}).get("engine")
+    for name, entry in (raw.get("characters") or {}).items():
+        _check_range(entry, entry.get("engine", default_engine), f"{where}: [characters.{name!r}]")
+
+
 def _check_table(value, where: str) -> None:
     if not isinstance(value, dict):
         raise AudioficError(f"{where} must be a table")
 
 
-def _check_voice_table(table, where: str) -> None:
+def _check_keys(table, where: str, known: dict) -> None:
     _check_table(table, where)
     for key, value in table.items():
-        expected = VOICE_KEYS.get(key)
+        expected = known.get(key)
         if expected is None:
-            raise AudioficError(f"{where} has no key {key!r} (known: {', '.join(VOICE_KEYS)})")
+            raise AudioficError(f"{where} has no key {key!r} (known: {', '.join(known)})")
         if not isinstance(value, expected) or isinstance(value, bool):
             raise AudioficError(f"{where} {key} has the wrong type: {value!r}")
-        if key in VOICE_RANGES:
-            low, high = VOICE_RANGES[key]
-            if not low <= value <= high:
-                raise AudioficError(f"{where} {key} = {value} is outside {low}-{high}")
 
 
-def role_voice(config: dict, role: str) -> Voice:
-    table = config[role]
-    missing = [k for k in VOICE_KEYS if k not in table]
-    if missing:
-        raise AudioficError(f"[{role}] is missing {', '.join(missing)}")
-    return Voice(
-        engine=table["engine"],
-        voice=table["voice"],
-        rate=float(table["rate"]),
-        pitch=float(table["pitch"]),
-        volume=float(table["volume"]),
+def _check_character(entry, where: str) -> None:
+    _check_keys(entry, where, CHARACTER_KEYS)
+    if not all(isinstance(a, str) for a in entry.get("aliases", [])):
+        raise AudioficError(f"{where} aliases must be a list of strings")
+    gender = entry.get("gender", "unknown").lower()
+    if GENDER_SHORT.get(gender, gender) not in GENDERS:
+        raise AudioficError(f"{where} gender must be female, male or unknown")
+
+
+def _check_range(table: dict, engine: str | None, where: str) -> None:
+    if engine is None:
+        return
+    for key, (low, high) in get_engine(engine).ranges.items():
+        if key in table and not low <= table[key] <= high:
+            raise AudioficError(f"{where} {key} = {table[key]} is outside {low}-{high}")
+
+
+# ---------------------------------------------------------------- parsing into typed values
+
+
+def parse(raw: dict) -> Config:
+    return Config(
+        narrator=_role_voice(raw, "narrator"),
+        dialogue=_role_voice(raw, "dialogue"),
+        pauses=Pauses(**{name: int(ms) for name, ms in (raw.get("pauses") or {}).items()}),
+        characters=tuple(_character(name, entry) for name, entry in (raw.get("characters") or {}).items()),
+        overrides={tuple(int(n) for n in pin.split(":")): speaker
+                   for pin, speaker in (raw.get("overrides") or {}).items()},
+        narrator_character=raw.get("narrator_character"),
     )
 
 
-def overrides(config: dict) -> dict[tuple[int, int], str]:
-    """Per-line pins: `[overrides]` "3:12" = "Spike" puts segment 12 of chapter 3 on Spike."""
-    pins = {}
-    for pin, speaker in (config.get("overrides") or {}).items():
-        chapter, segment = pin.split(":")
-        pins[(int(chapter), int(segment))] = speaker
-    return pins
+def _role_voice(raw: dict, role: str) -> Voice:
+    table = raw.get(role) or {}
+    missing = [k for k in VOICE_KEYS if k not in table]
+    if missing:
+        raise AudioficError(f"[{role}] is missing {', '.join(missing)}")
+    return Voice(engine=table["engine"], voice=table["voice"], rate=float(table["rate"]),
+                 pitch=float(table["pitch"]), volume=float(table["volume"]))
 
 
-def pauses(config: dict) -> dict[str, int]:
-    table = config.get("pauses", {})
-    return {name: int(table.get(name, 0)) for name in PAUSE_KEYS} | {"none": 0}
+def _character(name: str, entry: dict) -> Character:
+    gender = entry.get("gender", "unknown").lower()
+    aliases = [a for a in entry.get("aliases", []) if a.strip()]
+    voice = VoiceChoice(**{k: entry[k] for k in VOICE_KEYS if k in entry})
+    return Character(name=name, aliases=aliases, gender=GENDER_SHORT.get(gender, gender), voice=voice)

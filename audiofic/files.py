@@ -27,3 +27,9 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """Leave a file alone (bytes and mtime) when it already holds `data`."""
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write(path, data)

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assemble import SAMPLE_RATE, apply_gain, require_ffmpeg, run_ffmpeg, segment_pcm
-from .config import Voice
+from .assemble import SAMPLE_RATE, apply_gain, encode, require_ffmpeg, run_ffmpeg, segment_pcm
 from .engines import get_engine
 from .errors import AudioficError
 from .files import atomic_write
+from .formats import FORMATS
+from .model import Voice
 from .synthesize import SynthJob, cache_key, cache_path, synthesize_job
 
 PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}
 REFERENCE = -24.0  # LUFS every voice is brought to before the chapter gain
-# dB kept below the true-peak ceiling for inter-sample peaks and encoder overshoot (Opus
-# resamples to 24 kHz and overshoots most)
-PEAK_MARGIN = {"mp3": 2.0, "m4b": 2.0, "opus": 2.5}
-FORMAT_OFFSET = {"mp3": 0.3, "m4b": 0.0, "opus": 0.0}  # LU the encoder takes, measured
 CALIBRATION_HEADROOM = 0.5  # aim a little loud, so the per-file trim is nearly always a cut
 MAX_TRIM_UP = 0.5  # dB a file may be raised after the limiter (peaks rise with it)
 CALIBRATION = (
@@ -64,7 +61,10 @@ def measure(pcm: bytes | Iterable[bytes], filters: str = "") -> tuple[float, flo
     chain = (filters + "," if filters else "") + "ebur128=peak=sample"
     cmd = [require_ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE),
            "-ac", "1", "-i", "pipe:0", "-af", chain, "-f", "null", "-"]
-    _code, out, _fed = run_ffmpeg(cmd, pcm)
+    code, out, _fed = run_ffmpeg(cmd, pcm)
+    if code != 0:
+        last = out.strip().splitlines()[-1] if out.strip() else f"exit status {code}"
+        raise AudioficError(f"ffmpeg could not measure loudness: {last}")
     loud = re.findall(r"^\s+I:\s+(-?[\d.]+|-inf) LUFS", out, re.M)
     peak = re.findall(r"^\s+Peak:\s+(-?[\d.]+|-inf) dBFS", out, re.M)
     if not loud:
@@ -73,26 +73,38 @@ def measure(pcm: bytes | Iterable[bytes], filters: str = "") -> tuple[float, flo
 
 
 def limiter_filter(gain_db: float, loudness: Loudness, fmt: str = "mp3") -> str:
-    ceiling = 10 ** ((loudness.true_peak - PEAK_MARGIN[fmt]) / 20)
+    ceiling = 10 ** ((loudness.true_peak - FORMATS[fmt].peak_margin) / 20)
     return f"volume={gain_db:.2f}dB,alimiter=limit={ceiling:.4f}:level=false:attack=2:release=40"
 
 
 def output_chain(gain_db: float, loudness: Loudness, fmt: str, trim: float | None = None) -> str:
     """Limit at the rate the encoder will use (Opus runs at 24 kHz), then trim; the codec's
-    own low-pass costs a little loudness, made up by FORMAT_OFFSET. Without a trim, the chain
-    to measure through."""
-    head = "aresample=24000," if fmt == "opus" else ""
+    own low-pass costs a little loudness, made up by its codec offset. Without a trim, the
+    chain to measure through."""
+    spec = FORMATS[fmt]
+    head = f"aresample={spec.limiter_rate}," if spec.limiter_rate else ""
     chain = f"{head}{limiter_filter(gain_db, loudness, fmt)}"
     if trim is None:
         return chain
-    if fmt == "opus":
-        trim = min(trim, 0.0)  # its peaks overshoot most: never raise it after the limiter
-    return f"{chain},volume={trim + FORMAT_OFFSET[fmt]:.2f}dB"
+    if not spec.raise_after_limit:
+        trim = min(trim, 0.0)
+    return f"{chain},volume={trim + spec.codec_offset:.2f}dB"
 
 
 def trim(measured: float, loudness: Loudness) -> float:
     """The gain after the limiter that lands a file on the target, measured through it."""
     return max(-12.0, min(MAX_TRIM_UP, loudness.target - measured))
+
+
+def encode_to_target(pcm: Callable[[list[int] | None], Iterable[bytes]], outputs: list[tuple[str, Path]],
+                     gain_db: float, loudness: Loudness, metadata: Path | None = None,
+                     positions: list[int] | None = None) -> float:
+    """Listen once through the first format's limiter, then encode every (format, path) trimmed
+    onto the target in one ffmpeg; `pcm(positions)` streams the audio afresh each time."""
+    measured, _peak = measure(pcm(None), output_chain(gain_db, loudness, outputs[0][0]))
+    adjust = trim(measured, loudness)
+    chains = [(fmt, path, output_chain(gain_db, loudness, fmt, adjust)) for fmt, path in outputs]
+    return encode(pcm(positions), chains, metadata=metadata)
 
 
 class Levels:

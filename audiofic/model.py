@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 HEADING, NARRATION, DIALOGUE = "heading", "narration", "dialogue"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Everything that decides how an engine sounds; `voice` is an id the engine understands."""
+
+    engine: str
+    voice: str
+    rate: float
+    pitch: float
+    volume: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    """A voice as far as a voices file gives it; the rest is filled in by casting."""
+
+    engine: str | None = None
+    voice: str | None = None
+    rate: float | None = None
+    pitch: float | None = None
+    volume: float | None = None
+
+    def given(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Publish: a podcast feed (a serial show, one episode per chapter) and an M3U playlist.
+"""Publish: the cover, a podcast feed (a serial show, one episode per chapter) and an M3U playlist.
 
 Guids are derived from the work and the chapter number, so re-rendering never duplicates an
 episode; pubDates step forward from the work's first render, so apps list chapters in order.
@@ -15,9 +15,13 @@ import lxml.etree  # noqa: F401 - feedgen 1.0 uses lxml.etree without importing 
 
 from feedgen.feed import FeedGenerator
 
+from .files import atomic_write, write_if_changed
+from .formats import FORMATS, per_chapter
 from .model import Work
+from .tag import Cover
 
-MIME = {"mp3": "audio/mpeg", "opus": "audio/ogg", "m4b": "audio/x-m4b"}
+COVER_NAME = "cover.jpg"
+DEFAULT_PORT = 8000
 
 
 @dataclass
@@ -73,7 +77,7 @@ def write_feed(path: Path, work: Work, slug: str, episodes: list[Episode], base_
         entry.title(episode.title)
         entry.description(f"{work.title}: {episode.title}")
         url = base_url + quote(episode.path.name)
-        entry.enclosure(url, str(episode.path.stat().st_size), MIME[episode.fmt])
+        entry.enclosure(url, str(episode.path.stat().st_size), FORMATS[episode.fmt].mime)
         entry.published(start + dt.timedelta(minutes=episode.number))
         seconds = int(round(episode.seconds))
         entry.podcast.itunes_duration(f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
@@ -89,3 +93,27 @@ def m3u(episodes: list[Episode], work: Work) -> str:
         lines.append(f"#EXTINF:{int(round(episode.seconds))},{work.author or 'Unknown author'} - {episode.title}")
         lines.append(episode.path.name)
     return "\n".join(lines) + "\n"
+
+
+def publish_cover(out_dir: Path, cover: Cover) -> None:
+    write_if_changed(out_dir / COVER_NAME, cover.data)
+
+
+def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str | None) -> None:
+    """feed.xml and playlist.m3u8 for the chapters that have files, in chapter order."""
+    fmt = next(iter(per_chapter(formats)), None)
+    episodes = []
+    if fmt:
+        for cp in the_plan.chapters:
+            entry = manifest.get(cp.chapter.number)
+            if entry and fmt in entry.get("files", {}) and (out_dir / entry["files"][fmt]).exists():
+                episodes.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / entry["files"][fmt],
+                                        entry["seconds"], fmt))
+    elif manifest.get("m4b") and (out_dir / manifest.get("m4b")["file"]).exists():
+        entry = manifest.get("m4b")
+        episodes.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
+    first = manifest.first_render()
+    base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
+    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, the_plan.slug, episodes,
+                                                  base, COVER_NAME, first))
+    atomic_write(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))

@@ -9,15 +9,14 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-MIME = {".mp3": "audio/mpeg", ".opus": "audio/ogg", ".m4b": "audio/x-m4b", ".xml": "application/rss+xml",
-        ".m3u8": "audio/x-mpegurl", ".jpg": "image/jpeg", ".png": "image/png"}
+from .formats import mime_for_suffix
 
 
 class RangeHandler(SimpleHTTPRequestHandler):
     """SimpleHTTPRequestHandler plus single byte ranges (206 Partial Content)."""
 
     def guess_type(self, path):
-        return MIME.get(os.path.splitext(str(path))[1].lower()) or super().guess_type(path)
+        return mime_for_suffix(os.path.splitext(str(path))[1]) or super().guess_type(path)
 
     def end_headers(self):
         self.send_header("Accept-Ranges", "bytes")

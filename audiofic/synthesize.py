@@ -19,11 +19,10 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Voice
 from .engines import get_engine
 from .errors import AudioficError
+from .model import Voice
 
-SAMPLE_RATE = 22050
 MIN_WORDS_PER_MINUTE_FACTOR = 2.0  # audio shorter than words / (rate * this) is not complete
 
 

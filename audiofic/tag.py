@@ -48,10 +48,6 @@ class Tags:
         }
 
 
-def write_tags(path: Path, fmt: str, tags: Tags, cover: Cover | None = None, marks: list[Mark] | None = None) -> None:
-    {"mp3": write_mp3_tags, "opus": write_opus_tags, "m4b": write_m4b_tags}[fmt](path, tags, cover, marks)
-
-
 def write_mp3_tags(path: Path, tags: Tags, cover: Cover | None = None, marks: list[Mark] | None = None) -> None:
     """Replace the file's tag with exactly these frames (also used to retag in place)."""
     id3 = ID3()

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audiofic.assemble import ENCODERS, SAMPLE_RATE  # noqa: E402
+from audiofic.formats import FORMATS, SAMPLE_RATE  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
 
@@ -44,7 +44,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         wav, mp3 = tmp / "floor.wav", tmp / "floor.mp3"
         floor_synth = timed(["espeak-ng", "-s", "175", "-f", str(source), "-w", str(wav)])
-        floor_encode = timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), *ENCODERS["mp3"],
+        floor_encode = timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), *FORMATS["mp3"].encoder,
                               "-ac", "1", "-ar", str(SAMPLE_RATE), str(mp3)])
         floor = floor_synth + floor_encode
         wav.unlink()

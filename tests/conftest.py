@@ -29,8 +29,15 @@ def seed004():
     return need(SEED_004)
 
 
+@pytest.fixture(autouse=True)
+def _in_a_temporary_directory(tmp_path, monkeypatch):
+    """Every test runs in a folder of its own, so nothing a test or a tool writes to the current
+    directory lands in the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run_cli(*args, env=None, cwd=None, timeout=600):
-    """Run the real command line in a fresh process, as a user would."""
+    """Run the real command line in a fresh process, as a user would (in the test's own folder)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run(

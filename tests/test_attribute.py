@@ -5,7 +5,7 @@ import json
 from audiofic.attribute import attribute
 from audiofic.cast import cast_voices
 from audiofic.characters import Character, discover
-from audiofic.config import load_config, role_voice
+from audiofic.config import load_config
 from audiofic.ingest import parse_text
 from audiofic.model import DIALOGUE
 from audiofic.segment import segment_chapter
@@ -116,7 +116,7 @@ def test_automatic_casting_is_distinct_gendered_and_stable():
     entries = cast_voices(work, CAST, config)
     voices = [(e.voice.voice, e.voice.pitch) for e in entries.values()]
     assert len(set(voices)) == len(voices)
-    reserved = {role_voice(config, "narrator").voice, role_voice(config, "dialogue").voice}
+    reserved = {config.narrator.voice, config.dialogue.voice}
     assert not reserved & {v for v, _ in voices}
     assert "+f" in entries["Willow Rosenberg"].voice.voice and "+m" in entries["Spike"].voice.voice
     assert entries["Willow Rosenberg"].lines == 2

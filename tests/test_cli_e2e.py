@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import stat
 
 import pytest
@@ -158,11 +159,14 @@ def test_failed_encode_leaves_no_file_under_a_final_name(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     fake = fake_bin / "ffmpeg"
-    fake.write_text("#!/bin/sh\nfor a; do last=$a; done\nhead -c 1000 > \"$last\"\necho boom >&2\nexit 1\n")
+    # Loudness is measured (to ffmpeg's null output "-") by the real ffmpeg; the encode dies half-way.
+    real = shutil.which("ffmpeg")
+    fake.write_text(f'#!/bin/sh\nfor a; do last=$a; done\nif [ "$last" = "-" ]; then exec {real} "$@"; fi\n'
+                    'head -c 1000 > "$last"\necho boom >&2\nexit 1\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     result = run_cli("render", EXAMPLE, "-o", out, "--force", "--jobs", "1",
                      env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"})
     assert_one_line_error(result)
-    assert "ffmpeg" in result.stderr
+    assert "ffmpeg could not encode" in result.stderr and "boom" in result.stderr
     assert {p.name: p.read_bytes() for p in mp3s(out)} == before
     assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]

@@ -10,7 +10,10 @@ import fanfic_fixtures as F
 from audiofic.errors import AudioficError
 from audiofic.htmltext import block_text, parse_html
 from audiofic.ingest import ingest
-from audiofic.render import cast_work, load_layers, load_work, plan, work_dir, work_tags
+from audiofic.cast import cast_work
+from audiofic.config import load_layers
+from audiofic.plan import load_work, plan, work_tags
+from audiofic.state import work_dir
 from conftest import assert_one_line_error, run_cli
 
 H2_TITLES = [title for title, *_ in F.CHAPTERS]

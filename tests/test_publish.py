@@ -83,9 +83,9 @@ def test_room_tone_not_digital_silence(rendered):
     for part in (head, tail):
         assert part.max > 0  # not digital silence
         assert part.dBFS < -60  # a noise floor, not speech
-    from audiofic.config import load_config, pauses
+    from audiofic.config import load_config
 
-    defaults = pauses(load_config())
+    defaults = load_config().pauses.as_dict()
     assert 500 <= defaults["head"] <= 1000 and 1000 <= defaults["tail"] <= 5000  # Audible's ranges
 
 
@@ -197,3 +197,19 @@ def test_seed_000_mp3_and_m4b_with_feed(seed000, tmp_path):
     with open(work / "feed.xml", "rb") as fh:
         feed = podcastparser.parse("http://host/fic/feed.xml", fh)
     assert len(feed["episodes"]) == 11 and feed["explicit"] is True
+
+
+def test_measure_fails_loudly_when_ffmpeg_fails():
+    from audiofic.errors import AudioficError
+    from audiofic.levels import measure
+
+    with pytest.raises(AudioficError, match="ffmpeg could not measure loudness"):
+        measure(b"\0\0" * 22050, "nosuchfilter=1")
+
+
+def test_one_table_holds_every_format():
+    from audiofic.formats import FORMATS, mime_for_suffix
+
+    for fmt in FORMATS.values():
+        assert mime_for_suffix("." + fmt.extension) == fmt.mime  # serve and the feed read the same table
+        assert fmt.encoder and fmt.muxer and callable(fmt.write_tags)

@@ -11,7 +11,7 @@ import time
 from mutagen.id3 import ID3
 
 from audiofic.config import load_config
-from audiofic.render import load_work, plan
+from audiofic.plan import load_work, plan
 from conftest import EXAMPLE, ffprobe, run_cli
 
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from audiofic.config import Voice
+from audiofic.model import Voice
 from audiofic.engines import get_engine
 from audiofic.errors import AudioficError
 from audiofic.synthesize import SynthJob, cache_key, cache_path, check_complete, synthesize_job, wav_duration, word_count

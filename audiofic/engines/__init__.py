@@ -1,18 +1,22 @@
 """Speech engines behind one small interface; a new engine is one new module.
 
-An engine turns text and a Voice into a WAV file (mono, 16-bit). Everything else
-(caching, checking, joining) is the pipeline's job, not the engine's.
+An engine turns text and a Voice into a WAV file (mono, 16-bit) and knows its own voices:
+which there are, which to cast for each gender, which suits a language, and what range its
+rate, pitch and volume take. Everything else (caching, checking, joining) is the pipeline's.
+
+Built-in engines live here as `<name>_engine.py` and are named by `<name>` in a voices file;
+an engine from elsewhere is named by its import path, `package.module:Class`.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from ..config import Voice
 from ..errors import AudioficError
+from ..model import Voice
 
 
 @dataclass(frozen=True)
@@ -23,26 +27,66 @@ class VoiceInfo:
     gender: str | None
 
 
-class Engine(Protocol):
-    name: str
+@dataclass(frozen=True)
+class Palette:
+    """Voices to cast characters from, each list in order of distinctness; pitch steps are
+    added round by round once every voice of a list has been given out."""
+
+    female: tuple[str, ...]
+    male: tuple[str, ...]
+    neutral: tuple[str, ...]
+    pitch_steps: tuple[float, ...] = (0.0,)
+
+
+class Engine:
+    """The interface every engine implements; the defaults suit an engine with few voices."""
+
+    name = "engine"
+    # The values a voices file may give; the same rules for [narrator], [dialogue] and characters.
+    ranges: dict[str, tuple[float, float]] = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
+    default_pitch: float = 50
 
     def version(self) -> str:
         """Changes whenever the same text and voice could sound different."""
+        raise NotImplementedError
 
     def voices(self) -> list[VoiceInfo]:
-        """The voices this engine offers."""
-
-    def voice_for_language(self, language: str) -> str | None:
-        """This engine's voice for a language code, or None."""
+        raise NotImplementedError
 
     def check_voice(self, voice: str) -> None:
         """Raise AudioficError naming the available voices if `voice` is unknown."""
+        if voice not in {v.id for v in self.voices()}:
+            known = ", ".join(v.id for v in self.voices())
+            raise AudioficError(f"unknown voice {voice!r} for engine {self.name} (available: {known})")
+
+    def language_of(self, voice: str) -> str:
+        """The language a voice speaks, as an ISO code."""
+        info = next((v for v in self.voices() if v.id == voice), None)
+        return info.languages[0] if info and info.languages else "en"
+
+    def voice_for_language(self, language: str, role: str = "narrator") -> str | None:
+        """This engine's voice for a language code and role ("narrator" or "dialogue"), or None."""
+        return None
+
+    def palette(self, language: str) -> Palette:
+        """The voices to cast characters from, for a work in `language`."""
+        def of(gender):
+            return tuple(v.id for v in self.voices() if v.gender == gender)
+        female, male = of("female"), of("male")
+        return Palette(female, male, _interleave(male, female) + of(None))
+
+    def notes(self) -> str | None:
+        """Anything `audiofic voices` should say after the list."""
+        return None
 
     def synthesize(self, text: str, voice: Voice, path: Path) -> None:
         """Write `text` spoken in `voice` to the WAV file `path`, completely, before returning."""
+        raise NotImplementedError
 
 
-ENGINES = {"pyttsx3": "audiofic.engines.pyttsx3_engine:Pyttsx3Engine"}
+def _interleave(first, second) -> tuple[str, ...]:
+    return tuple(v for pair in zip(first, second) for v in pair)
+
 
 _instances: dict[str, Engine] = {}
 
@@ -50,9 +94,22 @@ _instances: dict[str, Engine] = {}
 def get_engine(name: str) -> Engine:
     """One engine instance per process (pyttsx3 allows no more)."""
     if name not in _instances:
-        target = ENGINES.get(name)
-        if target is None:
-            raise AudioficError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
-        module, cls = target.split(":")
-        _instances[name] = getattr(importlib.import_module(module), cls)()
+        _instances[name] = _load(name)()
     return _instances[name]
+
+
+def builtin_engines() -> list[str]:
+    return sorted(m.name[: -len("_engine")] for m in pkgutil.iter_modules(__path__) if m.name.endswith("_engine"))
+
+
+def _load(name: str) -> type[Engine]:
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+    elif name in builtin_engines():
+        module_name, attr = f"{__name__}.{name}_engine", "ENGINE"
+    else:
+        raise AudioficError(f"unknown engine {name!r} (known: {', '.join(builtin_engines())}, or module:Class)")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise AudioficError(f"engine {name!r} cannot be loaded ({exc})") from None

@@ -16,14 +16,29 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from ..errors import AudioficError
-from ..config import split_variant
-from . import VoiceInfo
+from . import Engine, Palette, VoiceInfo, _interleave
 
 ESPEAK_HINT = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
 
+# Accent and variant differ first; pitch varies once a palette has been used up.
+FEMALE_VOICES = ("en+f2", "en-us+f4", "en-029+f1", "en-gb-scotland+f3", "en-gb-x-gbclan+f5",
+                 "en-us+f2", "en-gb-x-rp+f4", "en-gb-x-gbcwmd+f1")
+MALE_VOICES = ("en+m3", "en-us+m1", "en-gb-scotland+m2", "en-029+m4", "en-gb-x-gbclan+m7",
+               "en-gb-x-rp+m5", "en-us+m6", "en-gb-x-gbcwmd+m3")
+PITCH_STEPS = (0, -12, 12)
+DIALOGUE_VARIANT = "+f3"  # the generic dialogue voice of a work in another language
 
-class Pyttsx3Engine:
+
+def split_variant(voice: str) -> tuple[str, str | None]:
+    """'gmw/en-us+f3' → ('en-us', 'f3'): the espeak voice id and its variant."""
+    base, _, variant = voice.partition("+")
+    return base.split("/")[-1], (variant or None)
+
+
+class Pyttsx3Engine(Engine):
     name = "pyttsx3"
+    ranges = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
+    default_pitch = 50
 
     def __init__(self) -> None:
         self._engine = None
@@ -63,13 +78,28 @@ class Pyttsx3Engine:
                 f"unknown voice variant {variant!r} in {voice!r}. Available: {', '.join(espeak_variants())}"
             )
 
-    def voice_for_language(self, language: str) -> str | None:
+    def voice_for_language(self, language: str, role: str = "narrator") -> str | None:
         """The espeak-ng voice for an ISO code ("es", "pt-br"), or None."""
         ids = {v.id for v in self.voices()}
         for candidate in (language.lower(), language.lower().split("-")[0]):
             if candidate in ids:
-                return candidate
+                return candidate + (DIALOGUE_VARIANT if role == "dialogue" else "")
         return None
+
+    def language_of(self, voice: str) -> str:
+        return voice.split("+")[0]
+
+    def palette(self, language: str) -> Palette:
+        """English accents crossed with variants; for another language, variants of its voice."""
+        if language.startswith("en"):
+            female, male = FEMALE_VOICES, MALE_VOICES
+        else:  # variants of the work's own language, never English voices
+            female = tuple(f"{language}+f{i}" for i in (2, 4, 1, 5))
+            male = tuple(f"{language}+m{i}" for i in (3, 1, 2, 4, 7, 5))
+        return Palette(female, male, _interleave(male, female), PITCH_STEPS)
+
+    def notes(self) -> str | None:
+        return f"Variants, added as voice+variant (e.g. en-us+f3):\n{' '.join(espeak_variants())}"
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         engine = self._driver()
@@ -142,3 +172,6 @@ def espeak_variants() -> tuple[str, ...]:
     for line in out.splitlines()[1:]:
         names += [part[3:] for part in line.split() if part.startswith("!v/")]
     return tuple(sorted(set(names), key=str.lower))
+
+
+ENGINE = Pyttsx3Engine

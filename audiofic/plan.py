@@ -1,0 +1,222 @@
+"""The plan: the pure part of a render. Text stages only (ingest → segment → attribute → cast),
+no audio: who reads each segment, in which voice, under which cache key, into which file.
+
+`prepare` is the one road from a file and the user's options to a planned work; `render`,
+`script` and `cast` all take it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assemble import NOISE_AMPLITUDE
+from .cast import Casting, cast_work, voice_for
+from .config import Config, load_layers
+from .engines import get_engine
+from .errors import AudioficError
+from .formats import FORMATS
+from .ingest import ingest
+from .levels import Loudness, output_chain
+from .model import Chapter, Segment, Voice, Work
+from .segment import detect_quote_style, segment_chapter, speech_text
+from .state import work_dir
+from .synthesize import cache_key
+from .tag import Tags, chapter_filename, slugify
+
+UNKNOWN_AUTHOR = "Unknown author"  # players show an empty artist as a blank row
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for, as one value from the command line to the stages."""
+
+    output: Path = Path("output")
+    voices: Path | None = None
+    chapters: tuple[str, ...] = ()
+    jobs: int | None = None
+    force: bool = False
+    cache: Path | None = None
+    title: str | None = None
+    author: str | None = None
+    notes: str = "skip"
+    read_summary: bool = True
+    formats: tuple[str, ...] = ("mp3",)
+    cover: Path | None = None
+    loudness: str = "audiobook"
+    base_url: str | None = None
+
+
+@dataclass
+class PlannedSegment:
+    segment: Segment
+    reader: str  # "narrator", "dialogue" or a character's name
+    voice: Voice
+    speech: str
+    key: str
+
+
+@dataclass
+class ChapterPlan:
+    chapter: Chapter
+    segments: list[PlannedSegment]
+    filenames: dict[str, str]  # format → file name, for the one-file-per-chapter formats
+    tags: Tags
+    pause_ms: list[int]
+    head_ms: int
+    tail_ms: int
+    gains: list[float] = field(default_factory=list)  # per segment: its voice's level gain
+    level_gain: float = 0.0  # dB into the peak limiter, from the narrator's calibration
+    loudness: Loudness | None = None  # the target; each file is measured and trimmed to it
+
+    def chain(self, fmt: str, trim_db: float | None = None) -> str:
+        return output_chain(self.level_gain, self.loudness, fmt, trim_db)
+
+    @property
+    def filename(self) -> str:
+        return next(iter(self.filenames.values()), "")
+
+    @property
+    def audio_hash(self) -> str:
+        """Everything that changes the audio of this chapter's files, and nothing else."""
+        return self.hash_for(sorted(self.filenames))
+
+    def hash_for(self, formats) -> str:
+        blob = json.dumps(
+            [[p.key for p in self.segments], self.pause_ms, self.head_ms, self.tail_ms, self.gains,
+             {fmt: self.chain(fmt) for fmt in formats},
+             {fmt: FORMATS[fmt].encoder_args() for fmt in formats}, NOISE_AMPLITUDE],
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+@dataclass
+class Plan:
+    work: Work
+    slug: str
+    config: Config
+    chapters: list[ChapterPlan]
+
+
+@dataclass
+class Prepared:
+    work: Work
+    out_dir: Path
+    config: Config
+    casting: Casting
+    plan: Plan
+    selected: set[int] | None  # chapter numbers, or None for all
+
+
+def prepare(path: Path, options: Options, find_new: bool = False, check_voices: bool = True) -> Prepared:
+    """Read, segment, attribute, cast and plan a work as the options say."""
+    work = load_work(path, options.title, options.author, options.notes, options.read_summary)
+    out_dir = work_dir(options.output, work)
+    config, user_cast = load_layers(out_dir, options.voices, work.language)
+    casting = cast_work(work, config, user_cast, find_new)
+    the_plan = plan(work, config, casting, check_voices, options.formats)
+    selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
+    return Prepared(work, out_dir, config, casting, the_plan, selected)
+
+
+def heading_text(work: Work, chapter: Chapter, read_summary: bool = True) -> str:
+    """Chapter 1 opens with the work's title, author and summary, as an audiobook does."""
+    if chapter.number != 1:
+        return chapter.title
+    intro = f"{work.title}. By {work.author}." if work.authors else f"{work.title}."
+    if read_summary and work.summary:
+        intro += f" Summary. {work.summary.strip()}"
+        intro += "" if intro.endswith((".", "!", "?")) else "."
+    if chapter.title and chapter.title != work.title:
+        intro += f" {chapter.title}."
+    return intro
+
+
+def load_work(path: Path, title: str | None = None, author: str | None = None, notes: str = "skip",
+              read_summary: bool = True) -> Work:
+    work = ingest(Path(path), title=title, author=author, notes=notes)
+    style = detect_quote_style(work.source)
+    for chapter in work.chapters:
+        chapter.segments = segment_chapter(chapter, heading_text(work, chapter, read_summary), style)
+    if not any(s.kind != "heading" for c in work.chapters for s in c.segments):
+        raise AudioficError(f"{path}: there is no speakable text in it")
+    return work
+
+
+def plan(work: Work, config: Config, casting: Casting | None = None, check_voices: bool = True,
+         formats: tuple[str, ...] = ("mp3",)) -> Plan:
+    """Who reads what, in which voice, under which cache key."""
+    pauses = config.pauses
+    versions: dict[str, str] = {}
+    checked: set[tuple[str, str]] = set()
+    total = len(work.chapters)
+    chapters = []
+    for chapter in work.chapters:
+        planned = []
+        for seg in chapter.segments:
+            reader, voice = voice_for(seg, config, casting.entries if casting else None)
+            engine = get_engine(voice.engine)
+            if check_voices and (voice.engine, voice.voice) not in checked:
+                engine.check_voice(voice.voice)
+                checked.add((voice.engine, voice.voice))
+            version = versions.setdefault(voice.engine, engine.version())
+            speech = speech_text(seg.text)
+            planned.append(PlannedSegment(seg, reader, voice, speech, cache_key(speech, voice, version)))
+        tags = Tags(
+            title=chapter.title,
+            album=work.title,
+            author=work.author or UNKNOWN_AUTHOR,
+            track=chapter.number,
+            total=total,
+            summary=work.summary,
+            extra=work_tags(work),
+            year=(work.published or "")[:4] or None,
+        )
+        chapters.append(
+            ChapterPlan(
+                chapter=chapter,
+                segments=planned,
+                filenames={fmt: chapter_filename(chapter.number, total, chapter.title, FORMATS[fmt].extension)
+                           for fmt in formats if FORMATS[fmt].per_chapter},
+                tags=tags,
+                pause_ms=[pauses.after(p.segment.pause_after) for p in planned],
+                head_ms=pauses.head,
+                tail_ms=pauses.tail,
+            )
+        )
+    return Plan(work=work, slug=slugify(work.title), config=config, chapters=chapters)
+
+
+def work_tags(work: Work) -> dict[str, str]:
+    """What a fan looks for besides title and author, as TXXX frames (TCON stays Audiobook)."""
+    extra = {
+        "FANDOM": "; ".join(work.fandoms), "RATING": work.rating or "", "WARNINGS": "; ".join(work.warnings),
+        "CATEGORY": "; ".join(work.categories), "RELATIONSHIPS": "; ".join(work.relationships),
+        "CHARACTERS": "; ".join(work.characters), "TAGS": "; ".join(work.tags),
+        "SERIES": f"{work.series} #{work.series_part}" if work.series and work.series_part else (work.series or ""),
+        "URL": work.url or "", "LANGUAGE": work.language if work.language != "en" else "",
+    }
+    return {k: v for k, v in extra.items() if v}
+
+
+def parse_chapter_selection(values: tuple[str, ...] | list[str], total: int) -> set[int] | None:
+    """`--chapter 3 --chapter 5-7` → {3, 5, 6, 7}; None when nothing is selected."""
+    if not values:
+        return None
+    chosen: set[int] = set()
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            try:
+                if "-" in part:
+                    a, b = (int(x) for x in part.split("-", 1))
+                else:
+                    a = b = int(part)
+            except ValueError:
+                raise AudioficError(f"--chapter {value!r}: expected a number or a range like 3-5") from None
+            if a < 1 or b > total or a > b:
+                raise AudioficError(f"--chapter {value!r}: this work has chapters 1-{total}")
+            chosen.update(range(a, b + 1))
+    return chosen
