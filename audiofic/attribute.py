@@ -17,6 +17,8 @@ Each decided segment keeps the rule's name in `segment.rule` (`script --explain`
 
 from __future__ import annotations
 
+import bisect
+
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,9 +93,9 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
         _explicit(turn, index, narrator)
         turn.addressees = _vocatives(turn, index)
     _propagate_continued(turns)
-    for turn in turns:
+    for position, turn in enumerate(turns):
         if turn.speaker is None and turn.pronoun:
-            _resolve_pronoun(turn, turns, mentions, genders, narrator, index)
+            _resolve_pronoun(position, turns, mentions, genders, narrator, index)
     _propagate_continued(turns)
     for i, turn in enumerate(turns):
         if turn.speaker is None and not turn.continues:  # a carried-over quotation keeps its speaker
@@ -157,14 +159,22 @@ def _turns(work: Work) -> list[Turn]:
     return turns
 
 
-def _mentions(work: Work, index: NameIndex) -> list[tuple[int, list[str]]]:
+class _Mentions(list):
+    """(position, names) in text order, with the positions alone for bisecting."""
+
+    def __init__(self, found):
+        super().__init__(sorted(found, key=lambda m: m[0]))
+        self.positions = [pos for pos, _names in self]
+
+
+def _mentions(work: Work, index: NameIndex) -> _Mentions:
     found = []
     for chapter in work.chapters:
         for seg in chapter.segments:
             if seg.kind == NARRATION:
                 for start, _end, names in index.find(seg.text):
                     found.append((seg.start + start, names))
-    return found
+    return _Mentions(found)
 
 
 def _name_at(text: str, index: NameIndex, at: int = 0) -> list[str] | None:
@@ -257,10 +267,11 @@ def _gender_ok(name: str, gender: str | None, genders: dict[str, str]) -> bool:
     return gender is None or genders.get(name, "unknown") in (gender, "unknown")
 
 
-def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str, str], narrator: str | None,
+def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[str, str], narrator: str | None,
                      index: NameIndex) -> None:
-    """"He said" is never the first-person narrator, who says "I said"."""
-    position = turns.index(turn)
+    """"He said" is never the first-person narrator, who says "I said". Work per turn is
+    bounded by its conversation, never by the length of the book."""
+    turn = turns[position]
     prev = _previous_in_chain(turns, position)
     # 1. Someone of that gender acting in this paragraph or the one just before: "Sir William
     #    only smiled. '…' he continued."
@@ -275,12 +286,14 @@ def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str,
             if genders.get(name) == turn.pronoun and name != prev.speaker and name != narrator:
                 return _decide(turn, name, "pronoun")
     participants = []
-    for other in reversed(turns[:position]):
+    for i in range(position - 1, -1, -1):
+        other = turns[i]
         if other.chain != turn.chain:
             break
         if other.speaker and other.speaker not in participants:
             participants.append(other.speaker)
-    for other in turns[position + 1:]:
+    for i in range(position + 1, len(turns)):
+        other = turns[i]
         if other.chain != turn.chain:
             break
         if other.speaker and other.speaker not in participants and other.rule == "explicit":
@@ -291,7 +304,8 @@ def _resolve_pronoun(turn: Turn, turns: list[Turn], mentions, genders: dict[str,
     if matching:
         return _decide(turn, matching[0], "pronoun")
     # Then whoever of that gender was last named or last spoke before this turn.
-    events = [(pos, names) for pos, names in mentions if turn.position - 3000 <= pos < turn.position + 200]
+    starts = mentions.positions
+    events = mentions[bisect.bisect_left(starts, turn.position - 3000):bisect.bisect_left(starts, turn.position + 200)]
     events += [(t.position, [t.speaker]) for t in turns[max(0, position - 12):position] if t.speaker]
     for _pos, names in sorted(events, key=lambda e: e[0], reverse=True):
         same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,24 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
         # ones; newcomers are only reported.
         characters, new = new, []
     narrator = attribute(work, characters, config.narrator_character, config.overrides)
+    warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator)
     return Casting(characters, narrator, entries, new)
+
+
+def warn_about_pins(work: Work, characters: list[Character], overrides: dict[tuple[int, int], str]) -> None:
+    """An [overrides] pin that points nowhere is said, never silently ignored."""
+    names = {c.name for c in characters}
+    for (chapter_no, index), speaker in sorted(overrides.items()):
+        pin = f'"{chapter_no}:{index}" = "{speaker}"'
+        segments = work.chapters[chapter_no - 1].segments if 0 < chapter_no <= len(work.chapters) else None
+        if segments is None:
+            warnings.warn(f"[overrides] {pin}: this work has no chapter {chapter_no}")
+        elif not 0 <= index < len(segments) or segments[index].kind != DIALOGUE:
+            warnings.warn(f"[overrides] {pin}: segment {index} of chapter {chapter_no} is not a dialogue line "
+                          "(see `audiofic script`)")
+        elif speaker not in names:
+            warnings.warn(f"[overrides] {pin}: {speaker!r} is not in the cast; the line keeps the dialogue voice")
 
 
 def tagged_characters(work: Work, body: str, discovered: list[Character]) -> list[Character]:

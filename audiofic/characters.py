@@ -173,29 +173,45 @@ class NameIndex:
 
 
 def infer_gender(name: str, text: str) -> str:
+    return infer_genders([name], text)[name]
+
+
+def infer_genders(names: list[str], text: str) -> dict[str, str]:
     """From a title, else from the pronouns that follow the name where it is a subject:
-    "Willow sighed. She …" and "Spike ran his hand …" (but not "her": object or possessive)."""
-    first = name.split()[0]
-    if first in MALE_TITLES:
-        return "male"
-    if first in FEMALE_TITLES:
-        return "female"
-    male = female = 0
-    for m in re.finditer(rf"(?<![\w'’`]){re.escape(name)}(?![\w'’`])(?=\s+[a-z])", text):
-        window = text[m.end():m.end() + 200]
-        sentences = re.split(r"(?<=[.!?])[\"”’']?\s+", window)
-        window = sentences[0] + (" " + " ".join(sentences[1].split()[:2]) if len(sentences) > 1 else "")
-        for other in _NAME.finditer(window, 1):
-            if _trim_name(other.group()) and _trim_name(other.group()) != name:
-                window = window[: other.start()]  # pronouns after another name are theirs
-                break
-        male += len(_PRONOUN_MALE.findall(window))
-        female += len(_PRONOUN_FEMALE.findall(window))
-    if male > female * 1.5 and male >= 2:
-        return "male"
-    if female > male * 1.5 and female >= 2:
-        return "female"
-    return "unknown"
+    "Willow sighed. She …" and "Spike ran his hand …" (but not "her": object or possessive).
+    One pass over the text for all names, so the cost does not grow with the cast."""
+    genders, counts = {}, {}
+    for name in names:
+        first = name.split()[0] if name.split() else ""
+        if first in MALE_TITLES:
+            genders[name] = "male"
+        elif first in FEMALE_TITLES:
+            genders[name] = "female"
+        else:
+            counts[name] = [0, 0]
+    if counts:
+        alternatives = "|".join(re.escape(n) for n in sorted(counts, key=len, reverse=True))
+        # Zero-width, so "Giles" inside "Mr. Giles sighed" counts for both names, as it would alone.
+        for m in re.finditer(rf"(?<![\w'’`])(?=({alternatives})(?![\w'’`])\s+[a-z])", text):
+            name = m.group(1)
+            end = m.start() + len(name)
+            window = text[end:end + 200]
+            sentences = re.split(r"(?<=[.!?])[\"”’']?\s+", window)
+            window = sentences[0] + (" " + " ".join(sentences[1].split()[:2]) if len(sentences) > 1 else "")
+            for other in _NAME.finditer(window, 1):
+                if _trim_name(other.group()) and _trim_name(other.group()) != name:
+                    window = window[: other.start()]  # pronouns after another name are theirs
+                    break
+            counts[name][0] += len(_PRONOUN_MALE.findall(window))
+            counts[name][1] += len(_PRONOUN_FEMALE.findall(window))
+    for name, (male, female) in counts.items():
+        if male > female * 1.5 and male >= 2:
+            genders[name] = "male"
+        elif female > male * 1.5 and female >= 2:
+            genders[name] = "female"
+        else:
+            genders[name] = "unknown"
+    return genders
 
 
 def discover(text: str, min_mentions: int = 3) -> list[Character]:
@@ -259,7 +275,7 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
     """"Spike" and "Spike Spiegel" are one character, named by the longer form."""
     weight = {n: mentions.get(n, 0) + 2 * speaking.get(n, 0) for n in names}
     groups: dict[str, list[str]] = {}
-    for name in sorted(names, key=lambda n: (-len(n.split()), -weight[n])):
+    for name in sorted(names, key=lambda n: (-len(n.split()), -weight[n], n)):
         tokens = [t for t in name.split() if t not in TITLES]
         home = None
         for head in groups:
@@ -272,15 +288,12 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
         else:
             groups[home].append(name)
     cast = []
-    for head, members in groups.items():
+    kept = {head: members for head, members in groups.items() if sum(weight[m] for m in members) >= 3}
+    genders = infer_genders([m for members in kept.values() for m in members], text)
+    for head, members in kept.items():
+        gender = next((genders[m] for m in sorted(members, key=lambda m: (-weight[m], m))
+                       if genders[m] != "unknown"), "unknown")
         total = sum(weight[m] for m in members)
-        if total < 3:
-            continue
-        gender = "unknown"
-        for member in sorted(members, key=lambda m: -weight[m]):
-            gender = infer_gender(member, text)
-            if gender != "unknown":
-                break
         cast.append((total, Character(name=head, aliases=sorted(set(members) - {head}), gender=gender)))
-    cast.sort(key=lambda pair: -pair[0])
+    cast.sort(key=lambda pair: (-pair[0], pair[1].name))
     return [c for _, c in cast]

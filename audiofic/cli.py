@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -31,6 +32,9 @@ def friendly(fn):
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
+        for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 gets "?" for what it lacks
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="replace")
         warnings.showwarning = lambda message, *a, **k: click.echo(f"audiofic: warning: {message}", err=True)
         try:
             return fn(*args, **kwargs)

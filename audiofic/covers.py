@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+import warnings
 from pathlib import Path
 
 from .errors import AudioficError
 from .tag import Cover
 
 SIZE = 1600
+MAX_PIXELS = 40_000_000  # a 6000 x 6000 photo fits; a decompression bomb does not
 MIN_SIZE, MAX_SIZE = 1400, 3000
 PALETTES = [((32, 44, 71), (232, 196, 120)), ((58, 31, 52), (240, 200, 200)), ((24, 62, 58), (220, 235, 200)),
             ((70, 40, 20), (245, 225, 180)), ((30, 30, 30), (210, 210, 230))]
@@ -30,13 +32,19 @@ def _image():
 def load_cover(path: Path) -> Cover:
     Image, _, _ = _image()
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # our own pixel budget below says it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            if img.width * img.height > MAX_PIXELS:  # read from the header, before decoding a pixel
+                raise AudioficError(f"--cover {path}: {img.width} x {img.height} pixels is too large "
+                                    f"(the limit is {MAX_PIXELS // 1_000_000} megapixels)")
             img.load()
             kind = img.format
             image = img.convert("RGB")
     except FileNotFoundError:
         raise AudioficError(f"{path}: no such cover image") from None
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         raise AudioficError(f"--cover {path}: not a readable JPEG or PNG image") from None
     if kind not in ("JPEG", "PNG"):
         raise AudioficError(f"{path}: the cover must be a JPEG or a PNG, not {kind}")

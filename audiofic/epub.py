@@ -11,9 +11,11 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 from .errors import AudioficError
 from .htmltext import Node, block_text, parse_html
@@ -23,6 +25,7 @@ MAX_MEMBERS = 5000
 MAX_MEMBER_BYTES = 32 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
 MAX_RATIO = 200  # unpacked / packed, per member
+MAX_TEXT_CHARS = 64 * 1024 * 1024  # all chapter text together, whatever the spine repeats
 
 NS = {
     "c": "urn:oasis:names:tc:opendocument:xmlns:container",
@@ -60,8 +63,11 @@ class _Archive:
     def read(self, name: str) -> bytes:
         if name not in self.names:
             raise AudioficError(f"{self.label}: {name!r} is missing from the EPUB")
-        with self.zip.open(name) as member:
-            data = member.read(MAX_MEMBER_BYTES + 1)  # never trust the size the header claims
+        try:
+            with self.zip.open(name) as member:
+                data = member.read(MAX_MEMBER_BYTES + 1)  # never trust the size the header claims
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, RuntimeError) as exc:
+            raise AudioficError(f"{self.label}: {name!r} is damaged inside the EPUB ({exc})") from None
         if len(data) > MAX_MEMBER_BYTES:
             raise AudioficError(f"{self.label}: {name!r} unpacks suspiciously large; refusing it")
         return data
@@ -74,12 +80,36 @@ class _Archive:
             return data.decode("cp1252", errors="replace")
 
 
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_args):
+    raise _Refused
+
+
+def _refuse_subset(_name, _system_id, _public_id, has_internal_subset):
+    if has_internal_subset:
+        raise _Refused
+
+
 def safe_xml(data: bytes, where: str) -> ElementTree.Element:
-    if re.search(rb"<!ENTITY", data, re.I):
-        raise AudioficError(f"{where}: XML entity declarations are not allowed in an EPUB; refusing it")
+    """Parse XML that declares no entities, in whatever encoding it is written: expat reads it
+    once with every declaration refused, then ElementTree builds the tree."""
+    refused = AudioficError(f"{where}: XML entity declarations are not allowed in an EPUB; refusing it")
+    if re.search(rb"<!ENTITY", data.replace(b"\x00", b""), re.I):
+        raise refused
+    checker = expat.ParserCreate()
+    checker.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    checker.EntityDeclHandler = checker.UnparsedEntityDeclHandler = _refuse
+    checker.ExternalEntityRefHandler = _refuse
+    checker.StartDoctypeDeclHandler = _refuse_subset
     try:
+        checker.Parse(data, True)
         return ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
+    except _Refused:
+        raise refused from None
+    except (expat.ExpatError, ElementTree.ParseError, ValueError, LookupError) as exc:
         raise AudioficError(f"{where}: malformed XML ({exc})") from None
 
 
@@ -91,6 +121,10 @@ def read_epub(path: Path) -> RawWork:
     archive = _Archive(path)
     if "META-INF/container.xml" not in archive.names:
         raise AudioficError(f"{path.name}: not an EPUB (no META-INF/container.xml)")
+    if "META-INF/encryption.xml" in archive.names or "META-INF/rights.xml" in archive.names:
+        if _encrypts_content(archive):
+            raise AudioficError(f"{path.name}: this EPUB is encrypted (DRM); audiofic can only read EPUBs "
+                                "without DRM, such as AO3's downloads")
     container = safe_xml(archive.read("META-INF/container.xml"), f"{path.name}: container.xml")
     rootfile = container.find(".//c:rootfile", NS)
     if rootfile is None or not rootfile.get("full-path"):
@@ -110,14 +144,21 @@ def read_epub(path: Path) -> RawWork:
     titles = _toc_titles(archive, manifest, spine, base)
     nav_hrefs = {_join(base, i.get("href", "")) for i in manifest.values() if "nav" in (i.get("properties") or "").split()}
 
+    seen: set[str] = set()
+    total = 0
     for itemref in spine.iterfind("opf:itemref", NS):
         item = manifest.get(itemref.get("idref"))
         if item is None or "html" not in (item.get("media-type") or ""):
             continue
         href = _join(base, item.get("href", ""))
-        if href in nav_hrefs and itemref.get("linear") != "yes":
-            continue
-        root = parse_html(archive.text(href))
+        if (href in nav_hrefs and itemref.get("linear") != "yes") or href in seen:
+            continue  # a document the spine names twice is read once
+        seen.add(href)
+        html = archive.text(href)
+        total += len(html)
+        if total > MAX_TEXT_CHARS:
+            raise AudioficError(f"{path.name}: more than {MAX_TEXT_CHARS // 1_000_000} MB of text; refusing it")
+        root = parse_html(html)
         if _read_front_matter(root, raw):
             continue
         chapter = _read_chapter(root, titles.get(href), len(raw.chapters) + 1)
@@ -126,6 +167,15 @@ def read_epub(path: Path) -> RawWork:
     if not raw.chapters:
         raise AudioficError(f"{path.name}: the EPUB holds no chapter text")
     return raw
+
+
+def _encrypts_content(archive: _Archive) -> bool:
+    """encryption.xml that covers more than fonts (obfuscated fonts are common and harmless)."""
+    if "META-INF/rights.xml" in archive.names:
+        return True
+    data = archive.read("META-INF/encryption.xml")
+    targets = re.findall(rb"URI\s*=\s*[\"']([^\"']+)", data.replace(b"\x00", b""))
+    return not targets or any(not re.search(rb"\.(otf|ttf|woff2?)$", t, re.I) for t in targets)
 
 
 def _read_dc(metadata: ElementTree.Element, raw: RawWork) -> None:

@@ -7,8 +7,11 @@ are normalised without changing the length of the text ("\\r\\n" becomes " \\n")
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import os
 import re
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -54,17 +57,34 @@ _HEADING_MARKDOWN = re.compile(r"^#{1,3}[ \t]+(?P<title>\S.*?)[ \t#]*$")
 
 
 def read_source(path: Path) -> str:
-    """Decode a text file: UTF-8 (BOM or not), else cp1252 with a warning."""
+    """Decode a text file as people save them: UTF-8 (BOM or not), UTF-16 or UTF-32 with a BOM
+    (Windows Notepad), UTF-8 with a few bad bytes (replaced, with a warning), else cp1252."""
     data = _read_bytes(path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-        if not _looks_binary(text):
-            warnings.warn(f"{path.name} is not valid UTF-8; reading it as Windows-1252")
+    text = decode_text(data, path.name)
     if _looks_binary(text):
         raise AudioficError(f"{path}: this looks like a binary file, not text")
     return normalise_newlines(text)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for c in text if ord(c) > 127 and c != "\ufffd")
+    if good > bad:  # real UTF-8 around a stray byte or two: keep it UTF-8, lose only those bytes
+        warnings.warn(f"{name}: {bad} byte{'s' if bad != 1 else ''} not valid UTF-8, replaced")
+        return text
+    text = data.decode("cp1252", errors="replace")
+    if not _looks_binary(text):
+        warnings.warn(f"{name} is not valid UTF-8; reading it as Windows-1252")
+    return text
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -126,6 +146,7 @@ def ingest(path: Path, title: str | None = None, author: str | None = None, note
         work.authors = [author]
     if not work.chapters:
         raise AudioficError(f"{path}: there is no speakable text in it")
+    clean_metadata(work)
     return work
 
 
@@ -135,7 +156,38 @@ def _nothing():
 
 
 def _title_from_filename(path: Path) -> str:
-    return re.sub(r"[_\s]+", " ", path.stem).strip() or "Untitled"
+    stem = os.fsencode(path.stem).decode("utf-8", "replace")  # a name that is not UTF-8 stays readable
+    return re.sub(r"[_\s]+", " ", stem).strip() or "Untitled"
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str | None) -> str | None:
+    """A title or tag: no control characters (a feed cannot carry them), one line."""
+    if text is None:
+        return None
+    return re.sub(r"\s+", " ", _CONTROLS.sub(" ", unicodedata.normalize("NFC", text))).strip()
+
+
+def no_controls(text: str | None) -> str | None:
+    return None if text is None else _CONTROLS.sub(" ", text)
+
+
+def clean_metadata(work: Work) -> None:
+    """Everything that reaches tags, file names and the feed, free of control characters."""
+    work.title = one_line(work.title) or "Untitled"
+    work.authors = [a for a in map(one_line, work.authors) if a]
+    for name in ("fandoms", "warnings", "categories", "relationships", "characters", "tags"):
+        setattr(work, name, [v for v in map(one_line, getattr(work, name)) if v])
+    for name in ("rating", "series", "url", "published", "updated"):
+        setattr(work, name, one_line(getattr(work, name)))
+    for name in ("summary", "work_notes", "end_notes"):
+        setattr(work, name, no_controls(getattr(work, name)))
+    for chapter in work.chapters:
+        chapter.title = one_line(chapter.title) or f"Chapter {chapter.number}"
+        chapter.summary, chapter.notes, chapter.end_notes = map(no_controls, (chapter.summary, chapter.notes,
+                                                                            chapter.end_notes))
 
 
 def parse_text(source: str, fallback_title: str = "Untitled") -> Work:

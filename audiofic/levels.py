@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,12 @@ def encode_to_target(pcm: Callable[[list[int] | None], Iterable[bytes]], outputs
     return encode(pcm(positions), chains, metadata=metadata)
 
 
+def _level_ok(entry) -> bool:
+    def number(key):
+        return isinstance(entry.get(key), (int, float)) and not isinstance(entry.get(key), bool)
+    return isinstance(entry, dict) and ((number("lufs") and number("peak")) or number("gain"))
+
+
 class Levels:
     """Per-voice gains and the chapter filter, cached in the segment cache's levels.json."""
 
@@ -114,10 +121,18 @@ class Levels:
         self.cache_dir = cache_dir
         self.loudness = loudness
         self.path = cache_dir / "levels.json"
-        try:
-            self.data = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
+        self.data = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text("utf-8"))
+                if not isinstance(data, dict):
+                    raise ValueError("not a table of levels")
+            except (OSError, ValueError) as exc:
+                warnings.warn(f"{self.path} could not be read ({exc}); the voices are measured again")
+                return
+            self.data = {k: v for k, v in data.items() if _level_ok(v)}
+            if len(self.data) != len(data):
+                warnings.warn(f"{self.path} was damaged; {len(data) - len(self.data)} voices are measured again")
 
     def _save(self) -> None:
         atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True))

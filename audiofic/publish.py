@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 from .files import atomic_write, write_if_changed
 from .formats import FORMATS, per_chapter
 from .model import Work
+from .state import identity_key
 from .tag import Cover
 
 COVER_NAME = "cover.jpg"
@@ -49,7 +50,7 @@ def base_time(work: Work, first_render: str) -> dt.datetime:
     return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def write_feed(path: Path, work: Work, slug: str, episodes: list[Episode], base_url: str,
+def write_feed(path: Path, work: Work, work_key: str, episodes: list[Episode], base_url: str,
                cover_name: str | None, first_render: str) -> str:
     base_url = base_url.rstrip("/") + "/"
     fg = FeedGenerator()
@@ -72,8 +73,9 @@ def write_feed(path: Path, work: Work, slug: str, episodes: list[Episode], base_
     start = base_time(work, first_render)
     for episode in episodes:
         entry = fg.add_entry(order="append")
-        entry.id(f"audiofic:{slug}:{episode.fmt}:{episode.number}")
-        entry.guid(f"audiofic:{slug}:{episode.fmt}:{episode.number}", permalink=False)
+        guid = f"audiofic:{work_key}:{episode.fmt}:{episode.number}"  # the work's identity, never its folder
+        entry.id(guid)
+        entry.guid(guid, permalink=False)
         entry.title(episode.title)
         entry.description(f"{work.title}: {episode.title}")
         url = base_url + quote(episode.path.name)
@@ -99,7 +101,8 @@ def publish_cover(out_dir: Path, cover: Cover) -> None:
     write_if_changed(out_dir / COVER_NAME, cover.data)
 
 
-def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str | None) -> None:
+def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str | None,
+            identity: dict) -> None:
     """feed.xml and playlist.m3u8 for the chapters that have files, in chapter order."""
     fmt = next(iter(per_chapter(formats)), None)
     episodes = []
@@ -114,6 +117,6 @@ def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_ur
         episodes.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
     first = manifest.first_render()
     base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
-    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, the_plan.slug, episodes,
-                                                  base, COVER_NAME, first))
+    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity),
+                                                  episodes, base, COVER_NAME, first))
     atomic_write(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))

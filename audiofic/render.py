@@ -9,6 +9,7 @@ every chapter, so a killed render resumes.
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import contextlib
 import hashlib
 import json
@@ -17,6 +18,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,13 +26,13 @@ from typing import Callable
 from . import assemble
 from .covers import cover_id, generate_cover, load_cover
 from .errors import AudioficError
-from .files import partial_name
+from .files import fresh, partial_name
 from .formats import FORMATS, per_chapter
 from .levels import Levels, encode_to_target, parse_loudness
 from .plan import ChapterPlan, Options, Plan, prepare
 from .publish import publish, publish_cover
-from .state import Manifest, cache_dir_for, ensure_writable, remove_stale_partials
-from .synthesize import SynthJob, cache_path, init_worker, synthesize_job, wav_duration
+from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
+from .synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
 from .tag import Cover, Tags
 from .cast import write_cast_file
 
@@ -89,35 +91,38 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
     work, out_dir, the_plan = ready.work, ready.out_dir, ready.plan
     the_cover = load_cover(options.cover) if options.cover else generate_cover(
         work.title, work.author, ", ".join(work.fandoms[:2]))
-    ensure_writable(out_dir)
-    write_cast_file(out_dir / "voices.toml", work, ready.casting)
     cache = cache_dir_for(out_dir, options.cache)
-    ensure_writable(cache)
-    remove_stale_partials(out_dir)
-    apply_levels(the_plan, Levels(cache, level))
-    for cp in the_plan.chapters:
-        cp.tags.cover_id = cover_id(the_cover)
-    publish_cover(out_dir, the_cover)
-    run = Run(cache, out_dir, Manifest.of(out_dir), Report(out_dir=out_dir), options.jobs or os.cpu_count() or 1,
-              progress, the_cover)
-
-    todo: list[ChapterPlan] = []
-    for cp in the_plan.chapters if per_chapter(formats) else []:
-        entry = run.manifest.get(cp.chapter.number)
-        if ready.selected is not None and cp.chapter.number not in ready.selected:
-            if entry and _files_current(cp, entry, out_dir, audio=False):
-                _retag_if_changed(cp, entry, run)  # a new track total
-            continue
-        if not options.force and entry and _files_current(cp, entry, out_dir):
-            _retag_if_changed(cp, entry, run)
-            run.report.skipped += 1
-            run.report.audio_seconds += entry.get("seconds", 0.0)
-            continue
-        todo.append(cp)
-    _synthesize_and_encode(todo, run)
-    if "m4b" in formats and ready.selected is None:
-        _render_m4b(the_plan, run, options.force)
-    publish(the_plan, out_dir, run.manifest, formats, options.base_url)
+    prepare_folders(options.output, out_dir, cache)
+    with WorkLock(out_dir):
+        manifest = Manifest.of(out_dir)
+        manifest.claim(work_identity(work))
+        write_cast_file(out_dir / "voices.toml", work, ready.casting)
+        remove_stale_partials(out_dir)
+        apply_levels(the_plan, Levels(cache, level))
+        for cp in the_plan.chapters:
+            cp.tags.cover_id = cover_id(the_cover)
+        publish_cover(out_dir, the_cover)
+        run = Run(cache, out_dir, manifest, Report(out_dir=out_dir), options.jobs or os.cpu_count() or 1,
+                  progress, the_cover)
+        todo: list[ChapterPlan] = []
+        for cp in the_plan.chapters if per_chapter(formats) else []:
+            entry = manifest.get(cp.chapter.number)
+            if ready.selected is not None and cp.chapter.number not in ready.selected:
+                if entry and _files_current(cp, entry, out_dir, audio=False):
+                    _retag_if_changed(cp, entry, run)  # a new track total
+                continue
+            if not options.force and entry and _files_current(cp, entry, out_dir):
+                _retag_if_changed(cp, entry, run)
+                run.report.skipped += 1
+                run.report.audio_seconds += entry.get("seconds", 0.0)
+                continue
+            todo.append(cp)
+        _synthesize_and_encode(todo, run)
+        if "m4b" in formats and ready.selected is None:
+            _render_m4b(the_plan, run, options.force)
+        elif manifest.get("m4b") or "m4b" in formats:
+            _report_stale_m4b(the_plan, run, "m4b" in formats)
+        publish(the_plan, out_dir, manifest, formats, options.base_url, work_identity(work))
     run.report.wall_seconds = time.monotonic() - started
     return run.report
 
@@ -152,8 +157,8 @@ def _retag_if_changed(cp: ChapterPlan, entry: dict, run: Run) -> None:
 
 def write_tags_in_place(path: Path, fmt: str, tags: Tags, cover: Cover | None = None, marks=None) -> None:
     """Retag without re-encoding; via a temporary copy so a kill never leaves a broken file."""
-    tmp = partial_name(path)
-    with open(path, "rb") as src, open(tmp, "wb") as dst:
+    tmp = fresh(partial_name(path))
+    with open(path, "rb") as src, open(tmp, "xb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
     FORMATS[fmt].write_tags(tmp, tags, cover, marks)
@@ -181,11 +186,15 @@ def _synthesize_and_encode(todo: list[ChapterPlan], run: Run, encode: bool = Tru
     if not todo:
         return
     all_keys = {p.key for cp in todo for p in cp.segments}
-    missing = {}
+    missing, damaged = {}, 0
     for cp in todo:
         for p in cp.segments:
-            if p.key not in missing and not cache_path(run.cache, p.key).exists():
+            if p.key not in missing and not cache_entry_ok(path := cache_path(run.cache, p.key)):
                 missing[p.key] = SynthJob(p.key, p.speech, p.voice)
+                damaged += path.exists()
+    if damaged:
+        warnings.warn(f"{damaged} cached segment{'s were' if damaged > 1 else ' was'} damaged (cut short); "
+                      "synthesizing again")
     run.report.synthesized += len(missing)
     run.report.cached += len(all_keys) - len(missing)
     state = {"chapters_total": len(todo) if encode else 0, "chapters_done": 0, "segments_total": len(missing),
@@ -229,10 +238,13 @@ def _synthesize_and_encode(todo: list[ChapterPlan], run: Run, encode: bool = Tru
             with lock:
                 state["chapters_done"] += 1
             tick()
-    except BaseException:
+    except BaseException as exc:
         cancel.set()
         for future in list(futures.values()) + encodes:
             future.cancel()
+        if isinstance(exc, BrokenProcessPool):
+            raise AudioficError("a synthesis worker died (killed, or out of memory); "
+                                "run the same command again to resume") from None
         raise
     finally:
         synth_pool.shutdown(wait=True, cancel_futures=True)
@@ -268,7 +280,7 @@ def _encode_chapter(cp: ChapterPlan, run: Run, cancel: threading.Event, pending:
                 raise AudioficError("render interrupted")
             yield chunk
 
-    temps = [(fmt, partial_name(final)) for fmt, final in outputs]
+    temps = [(fmt, fresh(partial_name(final))) for fmt, final in outputs]
     try:
         seconds = encode_to_target(pcm, temps, cp.level_gain, cp.loudness, positions=positions)
         marks = _marks(cp, positions)
@@ -327,7 +339,7 @@ def _render_m4b(the_plan: Plan, run: Run, force: bool) -> None:
     """The whole work in one M4B with a chapter mark per chapter (QuickTime and Nero)."""
     final = run.out_dir / m4b_name(the_plan.slug)
     album_tags = the_plan.chapters[0].tags
-    audio = hashlib.sha256(json.dumps([cp.hash_for(["m4b"]) for cp in the_plan.chapters]).encode()).hexdigest()[:40]
+    audio = _m4b_hash(the_plan)
     entry = run.manifest.get("m4b")
     has_chapter_files = any(cp.filenames for cp in the_plan.chapters)
     report = run.report
@@ -342,9 +354,9 @@ def _render_m4b(the_plan: Plan, run: Run, force: bool) -> None:
     _synthesize_and_encode(the_plan.chapters, run, encode=False)
     if has_chapter_files:  # the chapters' own pass already counted these segments
         report.cached = cached_before
-    meta_path = partial_name(run.out_dir / "chapters.ffmeta")
+    meta_path = fresh(partial_name(run.out_dir / "chapters.ffmeta"))
     meta_path.write_text(_m4b_chapter_map(the_plan, run.cache), "utf-8")
-    tmp = partial_name(final)
+    tmp = fresh(partial_name(final))
 
     def pcm(_positions=None):
         for cp in the_plan.chapters:
@@ -362,3 +374,16 @@ def _render_m4b(the_plan: Plan, run: Run, force: bool) -> None:
     run.manifest.set("m4b", {"file": final.name, "audio": audio, "tags": album_tags.as_dict(), "seconds": seconds})
     report.m4b = "written"
     report.audio_seconds += 0 if has_chapter_files else seconds
+
+
+def _m4b_hash(the_plan: Plan) -> str:
+    return hashlib.sha256(json.dumps([cp.hash_for(["m4b"]) for cp in the_plan.chapters]).encode()).hexdigest()[:40]
+
+
+def _report_stale_m4b(the_plan: Plan, run: Run, asked: bool) -> None:
+    """An M4B this render did not rebuild: said in the final line when it no longer matches."""
+    entry = run.manifest.get("m4b")
+    current = entry and entry.get("audio") == _m4b_hash(the_plan) and (run.out_dir / entry["file"]).exists()
+    if not current:
+        run.report.m4b = ("stale: it is rebuilt when every chapter is rendered" if asked
+                          else "stale: render with --format m4b to rebuild it")

@@ -211,15 +211,20 @@ def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _hard_split(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    if end - start <= HARD_SPLIT_CHARS:
-        return [(start, end)]
-    window = text[start:start + HARD_SPLIT_CHARS]
-    cut = None
-    for m in _SOFT_BREAK.finditer(window):
-        cut = m.end()
-    if cut is None or cut < HARD_SPLIT_CHARS // 3:
-        cut = window.rfind(" ") + 1 or HARD_SPLIT_CHARS
-    return [(start, start + cut)] + _hard_split(text, start + cut, end)
+    """Pieces of at most HARD_SPLIT_CHARS, cut at a comma or dash, else at a word boundary:
+    a paragraph with no punctuation at all still becomes speakable pieces."""
+    pieces = []
+    while end - start > HARD_SPLIT_CHARS:
+        window = text[start:start + HARD_SPLIT_CHARS]
+        cut = None
+        for m in _SOFT_BREAK.finditer(window):
+            cut = m.end()
+        if cut is None or cut < HARD_SPLIT_CHARS // 3:
+            cut = window.rfind(" ") + 1 or HARD_SPLIT_CHARS
+        pieces.append((start, start + cut))
+        start += cut
+    pieces.append((start, end))
+    return pieces
 
 
 def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "double") -> list[Segment]:
@@ -299,4 +304,6 @@ def speech_text(text: str) -> str:
         text,
     )
     text = re.sub(r"(?<!\w)[*_]+(?=\w)|(?<=\w)[*_]+(?!\w)", "", text)  # *emphasis*
+    text = re.sub(r"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})"
+                  r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+", r"\1", text)  # zalgo
     return re.sub(r"\s+", " ", text).strip()

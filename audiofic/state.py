@@ -8,15 +8,21 @@ changes its audio, its tags, files and length, so a re-render skips what is curr
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import socket
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from .errors import AudioficError
-from .files import atomic_write
+from .files import atomic_write, refuse_links
 from .model import Work
 from .tag import slugify
 
@@ -28,31 +34,106 @@ def work_dir(output: Path, work: Work) -> Path:
     return Path(output) / slugify(work.title)
 
 
+def work_identity(work: Work) -> dict:
+    """Which work a folder holds: its AO3 address where it has one, else title and author."""
+    return {"url": work.url} if work.url else {"title": work.title, "author": work.author}
+
+
+def identity_key(identity: dict) -> str:
+    """A short stable id of a work, for feed guids."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+
+
+def describe(identity: dict) -> str:
+    if "url" in identity:
+        return identity["url"]
+    return f"{identity.get('title')!r} by {identity.get('author') or 'an unknown author'}"
+
+
+class WorkLock:
+    """One render at a time per work folder; a second one is told who holds it."""
+
+    def __init__(self, out_dir: Path):
+        self.state = out_dir / STATE_DIR
+        self.lock = FileLock(str(self.state / "lock"), timeout=0)
+
+    def __enter__(self):
+        self.state.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock.acquire()
+        except Timeout:
+            try:
+                holder = json.loads((self.state / "lock.owner").read_text("utf-8"))
+                who = f"process {holder['pid']} on {holder['host']}, since {holder['since']}"
+            except (OSError, ValueError, KeyError, TypeError):
+                who = "another process"
+            raise AudioficError(f"{self.state.parent} is being rendered by {who}; "
+                                "wait for it to finish, then run this again") from None
+        atomic_write(self.state / "lock.owner", json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def prepare_folders(output: Path, out_dir: Path, cache: Path) -> None:
+    """Writable folders for the work and its cache, with no link under the output folder."""
+    refuse_links(output, out_dir, out_dir / STATE_DIR, cache)
+    ensure_writable(out_dir)
+    ensure_writable(cache)
+    refuse_links(output, out_dir / STATE_DIR, cache)
+
+
 def cache_dir_for(out_dir: Path, cache: Path | None) -> Path:
     """The segment cache: --cache when given, else the work's own."""
     return Path(cache) if cache else out_dir / STATE_DIR / "cache"
 
 
 class Manifest:
-    """What went into each rendered chapter: output/<work>/.audiofic/manifest.json."""
+    """What went into each rendered chapter: output/<work>/.audiofic/manifest.json.
+
+    A damaged or foreign-shaped manifest is never trusted: what cannot be read is dropped
+    with one warning, and those chapters are rendered again."""
 
     def __init__(self, path: Path):
         self.path = path
         self.chapters: dict[str, dict] = {}
         self.first: str | None = None
+        self.work: dict | None = None
         self._lock = threading.Lock()
-        if path.exists():
-            try:
-                data = json.loads(path.read_text("utf-8"))
-                if data.get("version") == MANIFEST_VERSION:
-                    self.chapters = data.get("chapters", {})
-                    self.first = data.get("first_render")
-            except (OSError, ValueError):
-                self.chapters = {}
+        if not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("chapters", {}), dict):
+                raise ValueError("not a manifest")
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"{path} could not be read ({exc}); its chapters will be rendered again")
+            return
+        if data.get("version") != MANIFEST_VERSION:
+            return
+        chapters = data.get("chapters", {})
+        self.chapters = {k: v for k, v in chapters.items() if _entry_ok(k, v)}
+        if len(self.chapters) != len(chapters):
+            warnings.warn(f"{path} was damaged; {len(chapters) - len(self.chapters)} of its entries "
+                          "will be rendered again")
+        self.first = data.get("first_render") if isinstance(data.get("first_render"), str) else None
+        self.work = data.get("work") if isinstance(data.get("work"), dict) else None
 
     @classmethod
     def of(cls, out_dir: Path) -> "Manifest":
         return cls(out_dir / STATE_DIR / "manifest.json")
+
+    def claim(self, identity: dict) -> None:
+        """Refuse a folder that holds another work; else record which work it holds."""
+        if self.work and self.work != identity:
+            raise AudioficError(f"{self.path.parent.parent} holds {describe(self.work)}, not {describe(identity)}; "
+                                "render this one into another folder with -o")
+        if self.work != identity:
+            self.work = identity
+            with self._lock:
+                self._write()
 
     def get(self, number: int | str) -> dict | None:
         return self.chapters.get(str(number))
@@ -63,8 +144,8 @@ class Manifest:
             self._write()
 
     def _write(self) -> None:
-        atomic_write(self.path, json.dumps({"version": MANIFEST_VERSION, "chapters": self.chapters,
-                                            "first_render": self.first}, indent=1))
+        atomic_write(self.path, json.dumps({"version": MANIFEST_VERSION, "work": self.work,
+                                            "chapters": self.chapters, "first_render": self.first}, indent=1))
 
     def first_render(self) -> str:
         """When this work was first rendered: the base of the feed's increasing pubDates."""
@@ -76,6 +157,23 @@ class Manifest:
 
     def keys_in_use(self) -> set[str]:
         return {k for entry in self.chapters.values() for k in entry.get("segments", [])}
+
+
+def _is_str_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _entry_ok(key: str, entry) -> bool:
+    """The shape the code that reads an entry relies on."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("audio"), str):
+        return False
+    if not isinstance(entry.get("seconds", 0), (int, float)) or not isinstance(entry.get("tags", {}), dict):
+        return False
+    if key == "m4b":
+        return isinstance(entry.get("file"), str)
+    segments, marks = entry.get("segments", []), entry.get("marks", [])
+    return (_is_str_map(entry.get("files")) and isinstance(segments, list) and all(isinstance(k, str) for k in segments)
+            and isinstance(marks, list) and all(isinstance(m, list) and len(m) == 4 for m in marks))
 
 
 def ensure_writable(folder: Path) -> None:
@@ -117,7 +215,8 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
     stats = CacheStats()
     for folder, in_use in pairs:
         try:  # the voices' calibration passages (levels.py) stay too
-            in_use = in_use | set(json.loads((folder / "levels.json").read_text("utf-8")))
+            levels = json.loads((folder / "levels.json").read_text("utf-8"))
+            in_use = in_use | (set(levels) if isinstance(levels, dict) else set())
         except (OSError, ValueError):
             pass
         for entry in folder.glob("??/*.wav"):

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import unicodedata
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +43,31 @@ def cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / key[:2] / f"{key}.wav"
 
 
+def cache_entry_ok(path: Path) -> bool:
+    """A cached WAV is whole: its RIFF header's length is the file's, and it parses. A file cut
+    short by a crash or a full disk fails this and is synthesized again, never used short."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE" or int.from_bytes(head[4:8], "little") + 8 != size:
+            return False
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() * wav.getsampwidth() * wav.getnchannels() <= size
+    except (OSError, EOFError, wave.Error):
+        return False
+
+
 def wav_duration(path: Path) -> float:
     with wave.open(str(path), "rb") as wav:
         return wav.getnframes() / float(wav.getframerate())
 
 
 def word_count(text: str) -> int:
-    return len(re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text))
+    """Words as a listener hears them: combining marks (accents, or "zalgo" stacks) join
+    their letter instead of splitting the word."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return len(re.findall(r"[^\W_]+(?:['’][^\W_]+)*", bare))
 
 
 def check_complete(path: Path, text: str, rate: float) -> float:
@@ -70,9 +89,11 @@ def check_complete(path: Path, text: str, rate: float) -> float:
 def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
     """Make sure the job's audio is in the cache; return its key. Runs in a worker."""
     final = cache_path(cache_dir, job.key)
-    if final.exists():
+    if cache_entry_ok(final):
         return job.key
     final.parent.mkdir(parents=True, exist_ok=True)
+    if final.parent.is_symlink():
+        raise AudioficError(f"{final.parent} is a symbolic link; audiofic does not write through links in its cache")
     tmp = final.with_name(f".{job.key}.{os.getpid()}.tmp.wav")
     engine = get_engine(job.voice.engine)
     last_error = None

@@ -134,6 +134,13 @@ def write_m4b_tags(path: Path, tags: Tags, cover: Cover | None = None, marks: li
 
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+NAME_BYTES = 180  # a file name's title part: room for "NN - ", ".opus" and a temporary prefix in 255 bytes
+SLUG_BYTES = 120
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8, never cutting a character in half."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 def safe_filename(name: str, limit: int = 100) -> str:
@@ -142,17 +149,23 @@ def safe_filename(name: str, limit: int = 100) -> str:
     name = re.sub(r"\s*:\s+", " - ", name)
     name = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]', " ", name)
     name = re.sub(r"\s+", " ", name).strip().rstrip(". ")
-    name = name[:limit].rstrip(". ")
+    name = clip_bytes(name[:limit], NAME_BYTES).rstrip(". ")
     if not name or name.split(".")[0].upper() in _RESERVED:
         name = f"_{name}"
     return name
 
 
 def slugify(title: str) -> str:
-    """An ASCII folder name for a work: "In Bits and Pieces" → "in-bits-and-pieces"."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
-    return slug or "work"
+    """A folder name for a work that keeps its letters in any script: "In Bits and Pieces" →
+    "in-bits-and-pieces", "Café" → "cafe", a Chinese title stays Chinese. Safe on Windows,
+    macOS and Linux: no reserved name, no punctuation, at most SLUG_BYTES bytes."""
+    decomposed = unicodedata.normalize("NFKD", title)
+    bare = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    slug = re.sub(r"[\W_]+", "-", bare.lower()).strip("-")
+    slug = clip_bytes(slug, SLUG_BYTES).strip("-") or "work"
+    if slug.upper() in _RESERVED:
+        slug += "-work"
+    return slug
 
 
 def chapter_filename(number: int, total: int, title: str, ext: str = "mp3") -> str:

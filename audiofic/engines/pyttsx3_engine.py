@@ -1,16 +1,24 @@
-"""pyttsx3 with espeak-ng underneath, driven around its Linux traps (see GUIDE.md):
-one engine per process, one file per runAndWait, and wait for the 'finished-utterance'
-event, because runAndWait can return before the WAV is written."""
+"""espeak-ng through pyttsx3's binding to libespeak-ng, one fresh synthesizer per segment.
+
+pyttsx3's event loop has Linux traps (GUIDE.md: runAndWait returns before the WAV is written,
+queued properties leak between segments, an error in its callback thread is swallowed and the
+caller waits forever) and espeak-ng keeps state from one utterance to the next (its pitch
+flutter runs on), so the same text came out a few samples different depending on what was
+spoken before it. This engine initialises espeak-ng once per process in synchronous mode
+through pyttsx3's `_espeak` binding and speaks each segment in a forked child of that pristine
+state: the same text and voice give the same samples, every time, in any order, and a failure
+(disk full, say) comes back as an error at once.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import ctypes
 import ctypes.util
 import difflib
-import io
+import os
 import subprocess
-import threading
-import time
+import warnings
+import wave
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -41,22 +49,32 @@ class Pyttsx3Engine(Engine):
     default_pitch = 50
 
     def __init__(self) -> None:
-        self._engine = None
-        self._done = threading.Event()
+        self._lib = None
+        self._sample_rate = 0
+        self._samples: list[bytes] = []
 
-    def _driver(self):
-        if self._engine is None:
+    def _espeak(self):
+        if self._lib is None:
             if not espeak_available():
                 raise AudioficError(ESPEAK_HINT)
+            # espeak-ng's audio layer would connect to PulseAudio, and leave client state in
+            # ~/.config/pulse, though nothing is ever played: tell it there is no server.
+            os.environ["PULSE_SERVER"] = "none"
             try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    import pyttsx3
-
-                    self._engine = pyttsx3.init("espeak")
-            except (OSError, RuntimeError, ImportError) as exc:
+                from pyttsx3.drivers import _espeak
+            except (OSError, ImportError) as exc:
                 raise AudioficError(f"{ESPEAK_HINT} ({exc})") from None
-            self._engine.connect("finished-utterance", lambda name, completed: self._done.set())
-        return self._engine
+            rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
+            if rate <= 0:
+                raise AudioficError(f"{ESPEAK_HINT} (it would not start)")
+            _espeak.SetSynthCallback(self._collect)
+            self._lib, self._sample_rate = _espeak, rate
+        return self._lib
+
+    def _collect(self, wav, numsamples, events) -> int:
+        if numsamples > 0:
+            self._samples.append(ctypes.string_at(wav, numsamples * 2))
+        return 0
 
     def version(self) -> str:
         return _version()
@@ -102,21 +120,43 @@ class Pyttsx3Engine(Engine):
         return f"Variants, added as voice+variant (e.g. en-us+f3):\n{' '.join(espeak_variants())}"
 
     def synthesize(self, text: str, voice, path: Path) -> None:
-        engine = self._driver()
-        engine.setProperty("voice", voice.voice)
-        # Rate, pitch and volume go in as espeak-ng embedded commands at the head of the text:
-        # set through pyttsx3 they are queued asynchronously and a segment now and then comes out
-        # at the previous segment's rate (tests/test_synthesize.py shows it).
+        lib = self._espeak()
+        # Rate, pitch and volume go in as espeak-ng embedded commands at the head of the text.
         text = f"\x01{int(voice.rate)}S\x01{int(voice.pitch)}P\x01{round(voice.volume * 100)}A {_plain(text)}"
-        self._done.clear()
-        # pyttsx3 prints "Audio saved to …" from its callback thread: keep it out of our output.
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()
-            finished = self._done.wait(timeout=60 + len(text) / 20)
-        if not finished:
-            raise AudioficError(f"espeak-ng did not finish speaking a segment of {len(text)} characters")
-        _wait_until_idle()
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # espeak-ng's idle thread is never needed
+            pid = os.fork()
+        if pid == 0:  # the child: speak, write, and leave without running any Python clean-up
+            os.close(read)
+            problem = self._speak_to_file(lib, text, voice.voice, path)
+            if problem:
+                os.write(write, problem.encode("utf-8", "replace")[:1000])
+            os._exit(1 if problem else 0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            problem = pipe.read().decode("utf-8", "replace")
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            reason = problem or f"it stopped with status {status}"
+            raise AudioficError(f"espeak-ng could not speak a segment of {len(text)} characters: {reason}")
+
+    def _speak_to_file(self, lib, text: str, voice: str, path: Path) -> str | None:
+        try:
+            if lib.SetVoiceByName(voice.encode("utf-8")) != 0:
+                return f"espeak-ng has no voice {voice!r}"
+            self._samples = []
+            lib.Synth(text.encode("utf-8"), flags=lib.ENDPAUSE | lib.CHARS_UTF8)
+            with wave.open(str(path), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(self._sample_rate)
+                out.writeframes(b"".join(self._samples))
+        except OSError as exc:
+            return f"{path}: {exc.strerror or exc}"
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
 
 def _plain(text: str) -> str:
@@ -126,25 +166,17 @@ def _plain(text: str) -> str:
 
 @cache
 def _version() -> str:
-    return f"pyttsx3 {package_version('pyttsx3')}; {espeak_version()}"
-
-
-def _wait_until_idle(limit: float = 5.0) -> None:
-    """'finished-utterance' fires inside espeak's callback: let that thread finish too, or a
-    parameter set now can be queued behind it and miss the next segment."""
-    from pyttsx3.drivers import _espeak
-
-    deadline = time.monotonic() + limit
-    while _espeak.IsPlaying() and time.monotonic() < deadline:
-        time.sleep(0.001)
+    return f"pyttsx3 {package_version('pyttsx3')}; {espeak_version()}; one fresh synthesizer per segment"
 
 
 @cache
 def _voice_list(engine: Pyttsx3Engine) -> tuple[VoiceInfo, ...]:
     voices = []
-    for v in engine._driver().getProperty("voices"):
-        short = v.id.split("/")[-1]
-        voices.append(VoiceInfo(short, v.name, tuple(v.languages or ()), (v.gender or None)))
+    for v in engine._espeak().ListVoices(None):
+        short = v.identifier.decode("utf-8").lower().split("/")[-1]
+        languages = (v.languages[1:].decode("utf-8", "ignore"),) if v.languages else ()
+        gender = {1: "Male", 2: "Female"}.get(v.gender)
+        voices.append(VoiceInfo(short, v.name.decode("utf-8"), languages, gender))
     return tuple(voices)
 
 
@@ -152,10 +184,15 @@ def espeak_available() -> bool:
     return bool(ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak"))
 
 
+def _quiet_env() -> dict:
+    return dict(os.environ, PULSE_SERVER="none")
+
+
 @cache
 def espeak_version() -> str:
     try:
-        out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, timeout=10,
+                             env=_quiet_env()).stdout
     except (OSError, subprocess.SubprocessError):
         return "espeak-ng"
     return out.split(" Data at")[0].strip() or "espeak-ng"
@@ -165,7 +202,8 @@ def espeak_version() -> str:
 def espeak_variants() -> tuple[str, ...]:
     """Variant names usable after '+', from espeak-ng's data folder."""
     try:
-        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, timeout=10,
+                             env=_quiet_env()).stdout
     except (OSError, subprocess.SubprocessError):
         return ()
     names = []
