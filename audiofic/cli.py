@@ -154,7 +154,7 @@ def script(file, fmt, voices, chapters, output, title, author, explain, notes, n
             if fmt == "jsonl":
                 record = {
                     "chapter": cp.chapter.number, "title": cp.chapter.title, "index": index,
-                    "kind": seg.kind, "speaker": seg.speaker, "voice": p.voice.voice,
+                    "kind": seg.kind, "speaker": seg.speaker, "engine": p.voice.engine, "voice": p.voice.voice,
                     "text": seg.text, "start": seg.start, "end": seg.end,
                 }
                 if explain:
@@ -233,22 +233,31 @@ def cast(file, voices, output, notes, title, author):
 
 
 @main.command()
-@click.option("--engine", default="pyttsx3", show_default=True, help="Which engine's voices to list.")
+@click.option("--engine", help="Only this engine's voices (pyttsx3, piper, kokoro, or module:Class).")
 @click.option("--language", "-l", help="Only voices for this language code prefix (e.g. en).")
 @friendly
 def voices(engine, language):
-    """List the voices the installed engines offer (use the id in a voices file)."""
-    from .engines import get_engine
+    """List the voices the installed engines offer, with gender (use the id in a voices file)."""
+    from .engines import builtin_engines, get_engine
 
-    eng = get_engine(engine)
-    shown = 0
-    for v in eng.voices():
-        if language and not any(lang.startswith(language) for lang in (v.languages or (v.id,))):
+    for name in [engine] if engine else builtin_engines():
+        try:
+            eng = get_engine(name)
+            listed = eng.voices()
+        except AudioficError as exc:
+            if engine:
+                raise
+            click.echo(f"[{name}] not available: {exc}\n")
             continue
-        click.echo(f"{v.id:<22} {v.name:<36} {','.join(v.languages):<10} {v.gender or ''}")
-        shown += 1
-    notes = eng.notes()
-    click.echo(f"\n{shown} voices." + (f" {notes}" if notes else ""))
+        click.echo(f"[{name}]")
+        shown = 0
+        for v in listed:
+            if language and not any(lang.startswith(language) for lang in (v.languages or (v.id,))):
+                continue
+            click.echo(f"{v.id:<30} {v.name:<30} {','.join(v.languages):<10} {(v.gender or 'neutral').lower()}")
+            shown += 1
+        notes = eng.notes()
+        click.echo(f"{shown} voices." + (f" {notes}" if notes else "") + "\n")
 
 
 @main.command()

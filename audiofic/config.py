@@ -67,6 +67,21 @@ def default_config_path() -> Path:
     return Path(__file__).resolve().parent.parent / "voices" / "default.toml"
 
 
+def presets() -> list[str]:
+    return sorted(p.stem for p in default_config_path().parent.glob("*.toml") if p.stem != "default")
+
+
+def resolve_voices(value: Path | None) -> Path | None:
+    """`--voices neural` names a shipped preset (voices/neural.toml) when no such file exists."""
+    if value is None or Path(value).exists() or Path(value).suffix:
+        return value
+    preset = default_config_path().parent / f"{value}.toml"
+    if preset.is_file():
+        return preset
+    raise AudioficError(f"{value}: no such voices file, and no preset of that name "
+                        f"(presets: {', '.join(presets()) or 'none'})")
+
+
 def read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
@@ -120,6 +135,7 @@ def load_config(*layers: Path | None) -> Config:
 def load_layers(out_dir: Path, voices: Path | None, language: str = "en") -> tuple[Config, list[str] | None]:
     """The work's configuration, and the cast names when --voices lists characters."""
     own = out_dir / "voices.toml"
+    voices = resolve_voices(voices)
     config = for_language(load_config(own if own.exists() else None, voices), language)
     user_cast = None
     if voices is not None:

@@ -139,7 +139,7 @@ class Levels:
 
     @staticmethod
     def _key(voice: Voice) -> str:
-        return cache_key(CALIBRATION, voice, get_engine(voice.engine).version())
+        return cache_key(CALIBRATION, voice, get_engine(voice.engine).version(voice.voice))
 
     def _calibration(self, voice: Voice) -> bytes:
         """The calibration passage in this voice (synthesized once, cached like any segment)."""

@@ -149,7 +149,7 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
          formats: tuple[str, ...] = ("mp3",)) -> Plan:
     """Who reads what, in which voice, under which cache key."""
     pauses = config.pauses
-    versions: dict[str, str] = {}
+    versions: dict[tuple[str, str], str] = {}
     checked: set[tuple[str, str]] = set()
     total = len(work.chapters)
     chapters = []
@@ -161,7 +161,8 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
             if check_voices and (voice.engine, voice.voice) not in checked:
                 engine.check_voice(voice.voice)
                 checked.add((voice.engine, voice.voice))
-            version = versions.setdefault(voice.engine, engine.version())
+            version = versions.get((voice.engine, voice.voice)) or versions.setdefault(
+                (voice.engine, voice.voice), engine.version(voice.voice))
             speech = speech_text(seg.text)
             planned.append(PlannedSegment(seg, reader, voice, speech, cache_key(speech, voice, version)))
         tags = Tags(

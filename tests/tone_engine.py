@@ -22,7 +22,7 @@ class ToneEngine(Engine):
     ranges = {"rate": (60, 400), "pitch": (0, 10), "volume": (0.0, 1.0)}
     default_pitch = 5
 
-    def version(self) -> str:
+    def version(self, voice: str = "") -> str:
         return "tone 1"
 
     def voices(self):

@@ -11,9 +11,12 @@ an engine from elsewhere is named by its import path, `package.module:Class`.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import AudioficError
 from ..model import Voice
@@ -46,8 +49,8 @@ class Engine:
     ranges: dict[str, tuple[float, float]] = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
     default_pitch: float = 50
 
-    def version(self) -> str:
-        """Changes whenever the same text and voice could sound different."""
+    def version(self, voice: str = "") -> str:
+        """Changes whenever the same text in `voice` could sound different (engine, model)."""
         raise NotImplementedError
 
     def voices(self) -> list[VoiceInfo]:
@@ -82,6 +85,35 @@ class Engine:
     def synthesize(self, text: str, voice: Voice, path: Path) -> None:
         """Write `text` spoken in `voice` to the WAV file `path`, completely, before returning."""
         raise NotImplementedError
+
+
+def in_fresh_child(speak: Callable[[], str | None], what: str) -> None:
+    """Run `speak` in a forked child of this process as it is now, and wait for it.
+
+    Synthesizers keep state from one utterance to the next (espeak-ng's pitch flutter, the
+    random generators inside a neural model), so the same text came out differently depending
+    on what was said before it. A child forked from a state that never speaks starts from the
+    same place every time: the same text and voice give the same samples. `speak` returns an
+    error message or None; a message, or a child that dies, raises here at once."""
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # an engine's idle native threads are not needed
+        pid = os.fork()
+    if pid == 0:  # the child: speak, report, and leave without running any Python clean-up
+        os.close(read)
+        try:
+            problem = speak()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            os.write(write, problem.encode("utf-8", "replace")[:1000])
+        os._exit(1 if problem else 0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        problem = pipe.read().decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise AudioficError(f"{what}: {problem or f'it stopped with status {status}'}")
 
 
 def _interleave(first, second) -> tuple[str, ...]:

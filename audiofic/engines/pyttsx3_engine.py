@@ -17,14 +17,13 @@ import ctypes.util
 import difflib
 import os
 import subprocess
-import warnings
 import wave
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, _interleave
+from . import Engine, Palette, VoiceInfo, _interleave, in_fresh_child
 
 ESPEAK_HINT = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
 
@@ -76,7 +75,7 @@ class Pyttsx3Engine(Engine):
             self._samples.append(ctypes.string_at(wav, numsamples * 2))
         return 0
 
-    def version(self) -> str:
+    def version(self, voice: str = "") -> str:
         return _version()
 
     def voices(self) -> list[VoiceInfo]:
@@ -123,23 +122,8 @@ class Pyttsx3Engine(Engine):
         lib = self._espeak()
         # Rate, pitch and volume go in as espeak-ng embedded commands at the head of the text.
         text = f"\x01{int(voice.rate)}S\x01{int(voice.pitch)}P\x01{round(voice.volume * 100)}A {_plain(text)}"
-        read, write = os.pipe()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # espeak-ng's idle thread is never needed
-            pid = os.fork()
-        if pid == 0:  # the child: speak, write, and leave without running any Python clean-up
-            os.close(read)
-            problem = self._speak_to_file(lib, text, voice.voice, path)
-            if problem:
-                os.write(write, problem.encode("utf-8", "replace")[:1000])
-            os._exit(1 if problem else 0)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            problem = pipe.read().decode("utf-8", "replace")
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            reason = problem or f"it stopped with status {status}"
-            raise AudioficError(f"espeak-ng could not speak a segment of {len(text)} characters: {reason}")
+        in_fresh_child(lambda: self._speak_to_file(lib, text, voice.voice, path),
+                       f"espeak-ng could not speak a segment of {len(text)} characters")
 
     def _speak_to_file(self, lib, text: str, voice: str, path: Path) -> str | None:
         try:

