@@ -64,7 +64,9 @@ def main():
     \b
     audiofic render story.txt               one tagged MP3 per chapter in output/<work>/
     audiofic render story.txt --chapter 3   only chapter 3
+    audiofic render story.txt --voices neural   neural voices (Piper narrator, Kokoro cast)
     audiofic script story.txt               how it will be read, segment by segment
+    audiofic words story.txt                names and rare words, and how they are said
     audiofic voices                         the voices the installed engines offer
     """
 
@@ -73,7 +75,8 @@ source_argument = click.argument("file", type=click.Path(path_type=Path, dir_oka
 title_option = click.option("--title", help="Use this work title instead of the file's.")
 author_option = click.option("--author", help="Use this author instead of the file's.")
 voices_option = click.option(
-    "--voices", "voices", type=click.Path(path_type=Path), help="A voices TOML file layered over the defaults."
+    "--voices", "voices", type=click.Path(path_type=Path),
+    help="A voices TOML file layered over the defaults, or a shipped preset: neural."
 )
 notes_option = click.option(
     "--notes", type=click.Choice(["skip", "read", "separate"]), default="skip", show_default=True,
@@ -132,12 +135,13 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Where the work's own voices.toml is looked for.")
 @click.option("--explain", is_flag=True, help="Show which attribution rule decided each dialogue line.")
+@click.option("--spoken", is_flag=True, help="Show the words as they will be said (numbers, lexicon, …).")
 @notes_option
 @summary_option
 @title_option
 @author_option
 @friendly
-def script(file, fmt, voices, chapters, output, title, author, explain, notes, no_summary):
+def script(file, fmt, voices, chapters, output, title, author, explain, spoken, notes, no_summary):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
     from .plan import prepare
 
@@ -155,14 +159,15 @@ def script(file, fmt, voices, chapters, output, title, author, explain, notes, n
                 record = {
                     "chapter": cp.chapter.number, "title": cp.chapter.title, "index": index,
                     "kind": seg.kind, "speaker": seg.speaker, "engine": p.voice.engine, "voice": p.voice.voice,
-                    "text": seg.text, "start": seg.start, "end": seg.end,
+                    "text": seg.text, "spoken": p.speech, "start": seg.start, "end": seg.end,
                 }
                 if explain:
                     record["rule"] = seg.rule if seg.kind == "dialogue" else None
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
                 rule = f"[{seg.rule}] " if explain and seg.kind == "dialogue" else ""
-                click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {rule}{seg.text}")
+                shown = p.speech if spoken else seg.text
+                click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {rule}{shown}")
 
 
 @main.command()
@@ -172,6 +177,7 @@ def script(file, fmt, voices, chapters, output, title, author, explain, notes, n
 def info(file, fmt):
     """Show FILE's metadata and chapters: title, authors, tags, summary, words."""
     from .ingest import ingest
+    from .spoken import has_reader_insert
 
     work = ingest(file)
     chapters = [c for c in work.chapters if c.kind == "chapter"]
@@ -184,6 +190,7 @@ def info(file, fmt):
         "words": work.words if work.words is not None else sum(len(c.text.split()) for c in chapters),
         "chapters_total": work.chapters_total, "complete": work.complete,
         "chapters": [{"number": i, "title": c.title, "words": len(c.text.split())} for i, c in enumerate(chapters, 1)],
+        "reader_insert": any(has_reader_insert(c.text) for c in chapters),
     }
     if fmt == "json":
         click.echo(json.dumps(record, ensure_ascii=False, indent=1))
@@ -200,6 +207,9 @@ def info(file, fmt):
     click.echo(f"{'Chapters:':<15}{len(chapters)}/{total}" + ("" if work.complete is not False else " (in progress)"))
     if work.summary:
         click.echo(f"{'Summary:':<15}{work.summary}")
+    if record["reader_insert"]:
+        click.echo(f"{'Reader-insert:':<15}yes: Y/N and the like are said from a [reader] table "
+                   "(name = \"Sam\"), else as \"you\"")
     for c in record["chapters"]:
         click.echo(f"  {c['number']:>3}. {c['title']}  ({c['words']} words)")
 
@@ -230,6 +240,46 @@ def cast(file, voices, output, notes, title, author):
     if casting.new:
         names = ", ".join(c.name for c in casting.new[:12])
         click.echo(f"in the text but not in the cast (add them to the voices file to give them voices): {names}")
+
+
+@main.command()
+@source_argument
+@voices_option
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Where the work's own voices.toml is looked for.")
+@click.option("--all", "show_all", is_flag=True, help="Every word, not only the 40 most frequent.")
+@friendly
+def words(file, voices, output, show_all):
+    """List FILE's names and rare words, most frequent first, with how they will be said.
+
+    Fix the few that matter in a [lexicon] table before a long render."""
+    import subprocess
+
+    from .config import load_layers
+    from .ingest import ingest
+    from .spoken import names_and_rare_words, spoken_form
+    from .state import work_dir
+
+    work = ingest(file)
+    config, _ = load_layers(work_dir(output, work), voices, work.language, work.fandoms)
+    found = names_and_rare_words("\n\n".join(c.text for c in work.chapters))
+    found = found if show_all else found[:40]
+    said = [spoken_form(word, config.speech) for word, _ in found]
+    phonemes = [""] * len(said)
+    if said and config.narrator.engine in ("pyttsx3", "piper", "kokoro"):
+        voice = "en-us" if config.narrator.engine != "pyttsx3" else config.narrator.voice.split("+")[0]
+        try:
+            out = subprocess.run(["espeak-ng", "-q", "-x", "-v", voice, "--stdin"], capture_output=True, text=True,
+                                 input="".join(f"{s}.\n" for s in said), timeout=60,
+                                 env=dict(os.environ, PULSE_SERVER="none")).stdout.splitlines()
+            lines = [line.strip() for line in out if line.strip()]
+            if len(lines) == len(said):
+                phonemes = lines
+        except (OSError, subprocess.SubprocessError):
+            pass
+    click.echo(f"{'count':>5}  {'word':<24} {'said as':<24} espeak-ng phonemes")
+    for (word, count), spoken, ph in zip(found, said, phonemes):
+        click.echo(f"{count:>5}  {word[:24]:<24} {spoken[:24]:<24} {ph}")
 
 
 @main.command()

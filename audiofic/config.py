@@ -19,6 +19,7 @@ from .characters import GENDERS, Character
 from .engines import get_engine
 from .errors import AudioficError
 from .model import Voice, VoiceChoice
+from .spoken import READER_KEYS, SpeechOptions
 
 NUMBER = (int, float)
 VOICE_KEYS = {"engine": str, "voice": str, "rate": NUMBER, "pitch": NUMBER, "volume": NUMBER}
@@ -54,6 +55,7 @@ class Config:
     characters: tuple[Character, ...] = ()
     overrides: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (chapter, segment) → name
     narrator_character: str | None = None  # a first-person work's "I"
+    speech: SpeechOptions = SpeechOptions()  # [lexicon], [reader] and [speech]: how words are said
 
     def role(self, role: str) -> Voice:
         return self.narrator if role == "narrator" else self.dialogue
@@ -80,6 +82,20 @@ def resolve_voices(value: Path | None) -> Path | None:
         return preset
     raise AudioficError(f"{value}: no such voices file, and no preset of that name "
                         f"(presets: {', '.join(presets()) or 'none'})")
+
+
+def fandom_lexicons(fandoms) -> list[Path]:
+    """voices/lexicons/<fandom>.toml for each AO3 fandom tag ("Cowboy Bebop (Anime)" → cowboy-bebop)."""
+    from .tag import slugify
+
+    folder = default_config_path().parent / "lexicons"
+    found = []
+    for fandom in fandoms:
+        for name in (re.sub(r"\s*\([^)]*\)\s*$", "", fandom), fandom):
+            path = folder / f"{slugify(name)}.toml"
+            if path.is_file() and path not in found:
+                found.append(path)
+    return found
 
 
 def read_toml(path: Path) -> dict:
@@ -132,11 +148,13 @@ def load_config(*layers: Path | None) -> Config:
     return parse(raw)
 
 
-def load_layers(out_dir: Path, voices: Path | None, language: str = "en") -> tuple[Config, list[str] | None]:
-    """The work's configuration, and the cast names when --voices lists characters."""
+def load_layers(out_dir: Path, voices: Path | None, language: str = "en",
+                fandoms: list[str] | tuple[str, ...] = ()) -> tuple[Config, list[str] | None]:
+    """The work's configuration, and the cast names when --voices lists characters. Shipped
+    lexicons for the work's fandoms come first, so the user's own words win."""
     own = out_dir / "voices.toml"
     voices = resolve_voices(voices)
-    config = for_language(load_config(own if own.exists() else None, voices), language)
+    config = for_language(load_config(*fandom_lexicons(fandoms), own if own.exists() else None, voices), language)
     user_cast = None
     if voices is not None:
         user_cast = list((read_layer(voices).get("characters") or {}).keys()) or None
@@ -182,6 +200,25 @@ def validate(layer: dict, where: str) -> None:
         elif key == "narrator_character":
             if not isinstance(value, str) or not value.strip():
                 raise AudioficError(f"{where}: narrator must be a character's name")
+        elif key == "lexicon":
+            _check_table(value, f"{where}: [lexicon]")
+            for word, said in value.items():
+                if not isinstance(said, str) or not word.strip() or not said.strip():
+                    raise AudioficError(f'{where}: [lexicon] entries look like "Reuenthal" = "ROY-en-tall" '
+                                        f"(a word and how to say it); {word!r} is not")
+        elif key == "reader":
+            _check_table(value, f"{where}: [reader]")
+            known = sorted(set(READER_KEYS.values()))
+            for name, said in value.items():
+                if name not in known:
+                    raise AudioficError(f"{where}: [reader] has no key {name!r} (known: {', '.join(known)})")
+                if not isinstance(said, str):
+                    raise AudioficError(f"{where}: [reader] {name} must be a string")
+        elif key == "speech":
+            _check_table(value, f"{where}: [speech]")
+            for name, said in value.items():
+                if name != "emoji" or said not in ("drop", "name"):
+                    raise AudioficError(f'{where}: [speech] takes emoji = "drop" or "name"; not {name} = {said!r}')
         elif key == "overrides":
             _check_table(value, f"{where}: [overrides]")
             for pin, speaker in value.items():
@@ -245,6 +282,8 @@ def parse(raw: dict) -> Config:
         overrides={tuple(int(n) for n in pin.split(":")): speaker
                    for pin, speaker in (raw.get("overrides") or {}).items()},
         narrator_character=raw.get("narrator_character"),
+        speech=SpeechOptions(lexicon=dict(raw.get("lexicon") or {}), reader=dict(raw.get("reader") or {}),
+                             emoji=(raw.get("speech") or {}).get("emoji", "drop")),
     )
 
 

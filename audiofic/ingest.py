@@ -140,6 +140,7 @@ def ingest(path: Path, title: str | None = None, author: str | None = None, note
                 work = parse_text(text, fallback_title=page_title or fallback)
         if work is None:
             work = parse_text(source, fallback_title=fallback)
+    work.title_from_file_name = work.title == fallback and not title
     if title:
         work.title = title
     if author:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assemble import SAMPLE_RATE, apply_gain, encode, require_ffmpeg, run_ffmpeg, segment_pcm
-from .engines import get_engine
+from .engines import PACE_PASSAGE, get_engine
 from .errors import AudioficError
 from .files import atomic_write
 from .formats import FORMATS
@@ -28,14 +28,7 @@ PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}
 REFERENCE = -24.0  # LUFS every voice is brought to before the chapter gain
 CALIBRATION_HEADROOM = 0.5  # aim a little loud, so the per-file trim is nearly always a cut
 MAX_TRIM_UP = 0.5  # dB a file may be raised after the limiter (peaks rise with it)
-CALIBRATION = (
-    "The lighthouse stood at the end of the long grey point, and every night its keeper climbed the "
-    "hundred and twelve steps to light the lamp. \"Are you coming up?\" she called down the stairs. "
-    "\"Not tonight,\" he answered, laughing, \"my knees are older than your tower!\" Outside, the wind "
-    "threw rain against the glass, the boats rocked in the harbour, and somewhere a dog barked twice "
-    "and then fell quiet. Nobody in the village could remember a storm like it, not even old Mrs. Penrose, "
-    "who remembered everything and told it all, whether or not anyone had asked."
-)
+CALIBRATION = PACE_PASSAGE  # read in every voice once: its level, and its pace
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class Work:
     url: str | None = None
     work_notes: str | None = None
     end_notes: str | None = None
+    title_from_file_name: bool = False  # no title inside the file: never announced aloud
 
     @property
     def complete(self) -> bool | None:

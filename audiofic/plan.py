@@ -21,7 +21,8 @@ from .formats import FORMATS
 from .ingest import ingest
 from .levels import Loudness, output_chain
 from .model import Chapter, Segment, Voice, Work
-from .segment import detect_quote_style, segment_chapter, speech_text
+from .segment import detect_quote_style, segment_chapter
+from .spoken import spoken_form
 from .state import work_dir
 from .synthesize import cache_key
 from .tag import Tags, chapter_filename, slugify
@@ -114,7 +115,7 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     """Read, segment, attribute, cast and plan a work as the options say."""
     work = load_work(path, options.title, options.author, options.notes, options.read_summary)
     out_dir = work_dir(options.output, work)
-    config, user_cast = load_layers(out_dir, options.voices, work.language)
+    config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms)
     casting = cast_work(work, config, user_cast, find_new)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
@@ -122,16 +123,24 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
 
 
 def heading_text(work: Work, chapter: Chapter, read_summary: bool = True) -> str:
-    """Chapter 1 opens with the work's title, author and summary, as an audiobook does."""
+    """Chapter 1 opens with the work's title, author and summary, as an audiobook does; a title
+    that only came from the file name is not read out (the first chapter's title is)."""
     if chapter.number != 1:
         return chapter.title
-    intro = f"{work.title}. By {work.author}." if work.authors else f"{work.title}."
+    parts = [] if work.title_from_file_name else [work.title]
+    if work.authors:
+        parts.append(f"By {work.author}")
     if read_summary and work.summary:
-        intro += f" Summary. {work.summary.strip()}"
-        intro += "" if intro.endswith((".", "!", "?")) else "."
+        parts += ["Summary", work.summary.strip()]
     if chapter.title and chapter.title != work.title:
-        intro += f" {chapter.title}."
-    return intro
+        parts.append(chapter.title)
+    return " ".join(_sentence(p) for p in parts if p.strip())
+
+
+def _sentence(text: str) -> str:
+    """One full stop at the end, never two ("By Aileen E." stays as it is)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def load_work(path: Path, title: str | None = None, author: str | None = None, notes: str = "skip",
@@ -163,7 +172,7 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
                 checked.add((voice.engine, voice.voice))
             version = versions.get((voice.engine, voice.voice)) or versions.setdefault(
                 (voice.engine, voice.voice), engine.version(voice.voice))
-            speech = speech_text(seg.text)
+            speech = spoken_form(seg.text, config.speech)
             planned.append(PlannedSegment(seg, reader, voice, speech, cache_key(speech, voice, version)))
         tags = Tags(
             title=chapter.title,

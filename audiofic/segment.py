@@ -1,7 +1,7 @@
 """Segment: a chapter becomes an ordered list of heading, narration and dialogue segments.
 
 Pure text work. Every segment's text is an exact slice of the source (quote marks left out),
-so nothing is ever rewritten here; speech_text() makes the spoken form later. The only
+so nothing is ever rewritten here; spoken.spoken_form() makes the spoken form later. The only
 text that belongs to no segment is quote marks, whitespace, wordless punctuation and
 scene-break lines, which become pauses.
 """
@@ -282,28 +282,3 @@ def _trim_marks(para: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-
-
-def _roman_to_int(numeral: str) -> int:
-    total = 0
-    for a, b in zip(numeral, numeral[1:] + " "):
-        value = _ROMAN[a]
-        total += -value if b != " " and _ROMAN[b] > value else value
-    return total
-
-
-def speech_text(text: str) -> str:
-    """The form of a segment that is sent to the engine: same words, tidier marks."""
-    text = re.sub(r"(?<=\w)`(?=\w)", "'", text)
-    text = text.replace("`", "'").replace("’", "'").replace("‘", "'")
-    text = text.replace("“", '"').replace("”", '"')
-    text = re.sub(
-        r"\b(Chapter|Part|Book)\s+([IVXLCDM]+)\b",
-        lambda m: f"{m.group(1)} {_roman_to_int(m.group(2))}",
-        text,
-    )
-    text = re.sub(r"(?<!\w)[*_]+(?=\w)|(?<=\w)[*_]+(?!\w)", "", text)  # *emphasis*
-    text = re.sub(r"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})"
-                  r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+", r"\1", text)  # zalgo
-    return re.sub(r"\s+", " ", text).strip()

@@ -95,6 +95,14 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
     if final.parent.is_symlink():
         raise AudioficError(f"{final.parent} is a symbolic link; audiofic does not write through links in its cache")
     tmp = final.with_name(f".{job.key}.{os.getpid()}.tmp.wav")
+    if not job.text.strip():  # nothing left to say (a line of emoji): a moment of silence, no engine
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(22050)
+            out.writeframes(b"\0\0" * 2205)
+        os.replace(tmp, final)
+        return job.key
     engine = get_engine(job.voice.engine)
     last_error = None
     try:

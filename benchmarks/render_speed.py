@@ -1,11 +1,16 @@
 """Render speed against the floor, measured in the same run (run by hand, not by CI).
 
-    .venv/bin/python benchmarks/render_speed.py [SOURCE]   (default: ../shared/seeds/000_…txt)
+    .venv/bin/python benchmarks/render_speed.py [SOURCE]            (default: ../shared/seeds/000_…txt)
+    .venv/bin/python benchmarks/render_speed.py --neural [SOURCE]   (default: ../shared/seeds/004_…txt)
 
-The floor is what no renderer can beat on one core: `espeak-ng -f` of the whole text to one
-WAV, plus one ffmpeg encode of it with our MP3 settings. Then, with our own command line:
+espeak-ng: the floor is what no renderer can beat on one core: `espeak-ng -f` of the whole text
+to one WAV, plus one ffmpeg encode of it with our MP3 settings. Then, with our own command line:
 a cold render, a re-render with nothing changed, and a one-chapter re-render after the
 narrator's rate changed.
+
+--neural: the work rendered with `--voices neural` (Piper narrator, Kokoro cast) against the raw
+floor: the same models synthesizing the same segments in one process per core, no pipeline; and
+the peak memory of the render's whole process group, and a no-op re-render.
 """
 
 from __future__ import annotations
@@ -19,9 +24,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from audiofic.config import load_config  # noqa: E402
+from audiofic.engines import get_engine  # noqa: E402
 from audiofic.formats import FORMATS, SAMPLE_RATE  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
+NEURAL_SOURCE = ROOT.parent / "shared" / "seeds" / "004_c356fc4fa9ae2df1.txt"
+FLOOR_WORKER = """
+import json, sys, tempfile
+from pathlib import Path
+from audiofic.engines import get_engine
+from audiofic.model import Voice
+jobs = json.load(open(sys.argv[1]))
+with tempfile.TemporaryDirectory() as tmp:
+    for i, (engine, voice, rate, text) in enumerate(jobs):
+        get_engine(engine).synthesize(text, Voice(engine, voice, rate, 50, 1.0), Path(tmp) / f"{i}.wav")
+"""
 
 
 def timed(cmd: list[str]) -> float:
@@ -43,7 +61,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         wav, mp3 = tmp / "floor.wav", tmp / "floor.mp3"
-        floor_synth = timed(["espeak-ng", "-s", "175", "-f", str(source), "-w", str(wav)])
+        narrator = load_config().narrator
+        espeak_rate = get_engine("pyttsx3")._espeak_rate(narrator.voice, narrator.rate)  # the same pace
+        floor_synth = timed(["espeak-ng", "-s", str(espeak_rate), "-f", str(source), "-w", str(wav)])
         floor_encode = timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), *FORMATS["mp3"].encoder,
                               "-ac", "1", "-ar", str(SAMPLE_RATE), str(mp3)])
         floor = floor_synth + floor_encode
@@ -76,5 +96,69 @@ def main() -> None:
           f"({share:.1f} s; target <= 2x), MP3s changed: {len(changed)} {changed}")
 
 
+def group_rss(pgid: int) -> int:
+    import os
+
+    total = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[2]) == pgid:
+                    total += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
+
+
+def render_with_peak(cmd: list[str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, group_rss(proc.pid))
+        time.sleep(0.2)
+    if proc.returncode:
+        raise SystemExit(f"render failed with {proc.returncode}")
+    return time.perf_counter() - start, peak / 1e6
+
+
+def neural(source: Path) -> None:
+    import json
+    import os
+
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        out = tmp / "out"
+        script = subprocess.run(audiofic("script", source, "-o", out, "--voices", "neural", "--format", "jsonl"),
+                                check=True, capture_output=True, text=True).stdout
+        records = [json.loads(line) for line in script.splitlines()]
+        config = load_config(ROOT / "voices" / "neural.toml")
+        jobs = [(r["engine"], r["voice"], config.narrator.rate, r["text"]) for r in records]
+        shares = [jobs[i::cores] for i in range(cores)]
+        files = []
+        for i, share in enumerate(shares):
+            files.append(tmp / f"jobs{i}.json")
+            files[-1].write_text(json.dumps(share))
+        start = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", FLOOR_WORKER, str(f)]) for f in files]
+        if any(p.wait() for p in procs):
+            raise SystemExit("the floor's synthesis failed")
+        floor = time.perf_counter() - start
+
+        cold, peak = render_with_peak(audiofic("render", source, "-o", out, "--voices", "neural"))
+        warm = timed(audiofic("render", source, "-o", out, "--voices", "neural"))
+    print(f"source: {source.name}, {len(records)} segments, {cores} cores, --voices neural")
+    print(f"raw floor (the models alone, one process per core): {floor:.1f} s")
+    print(f"cold render:                     {cold:.1f} s   ratio to floor {cold / floor:.2f}x (target <= 1.30x)")
+    print(f"peak memory, whole process group: {peak:.0f} MB (target < 1500 MB)")
+    print(f"re-render, nothing changed:      {warm:.2f} s   {warm / cold:.1%} of cold (target < 2%)")
+
+
 if __name__ == "__main__":
-    main()
+    if "--neural" in sys.argv:
+        args = [a for a in sys.argv[1:] if a != "--neural"]
+        neural(Path(args[0]) if args else NEURAL_SOURCE)
+    else:
+        main()

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from audiofic.ingest import ingest
 from audiofic.model import Chapter
-from audiofic.segment import detect_quote_style, is_scene_break, segment_chapter, speech_text
+from audiofic.segment import detect_quote_style, is_scene_break, segment_chapter
+from audiofic.spoken import spoken_form as speech_text
 
 WORD = re.compile(r"[^\W_]+")
 

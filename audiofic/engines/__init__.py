@@ -22,6 +22,45 @@ from ..errors import AudioficError
 from ..model import Voice
 
 
+# What every engine's pace (and levels.py each voice's level) is measured on: narration, dialogue
+# and their pauses, as stories have them. `rate` in a voices file is words per minute of this.
+PACE_PASSAGE = (
+    "The lighthouse stood at the end of the long grey point, and every night its keeper climbed the "
+    "hundred and twelve steps to light the lamp. \"Are you coming up?\" she called down the stairs. "
+    "\"Not tonight,\" he answered, laughing, \"my knees are older than your tower!\" Outside, the wind "
+    "threw rain against the glass, the boats rocked in the harbour, and somewhere a dog barked twice "
+    "and then fell quiet. Nobody in the village could remember a storm like it, not even old Mrs. Penrose, "
+    "who remembered everything and told it all, whether or not anyone had asked."
+)
+
+
+# Engines pause differently at punctuation, so pace is measured on dialogue and on plain narration.
+NARRATION_PASSAGE = (
+    "Morning came slowly over the marsh. The ferryman untied his boat, checked the oars twice, and pushed "
+    "off into the grey water without a word to anyone. Halfway across he stopped rowing and listened, "
+    "because the birds had gone silent all at once, and that had never meant anything good."
+)
+
+
+def measure_pace(speak: Callable[[str, Path], None]) -> float:
+    """Words per minute of speech over the pace passages, as `speak(text, path)` writes them."""
+    import tempfile
+    import wave
+
+    words = seconds = 0.0
+    fd, name = tempfile.mkstemp(suffix=".wav")
+    os.close(fd)
+    try:
+        for text in (PACE_PASSAGE, NARRATION_PASSAGE):
+            speak(text, Path(name))
+            with wave.open(name, "rb") as wav:
+                seconds += wav.getnframes() / wav.getframerate()
+            words += len(text.split())
+    finally:
+        os.unlink(name)
+    return words / seconds * 60
+
+
 @dataclass(frozen=True)
 class VoiceInfo:
     id: str

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import hashlib
-import os
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
+from . import Engine, Palette, VoiceInfo, in_fresh_child, measure_pace, neural
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 500
@@ -32,11 +30,9 @@ NEUTRAL = ("jm_kumo:0.5+jf_alpha:0.5", "jm_kumo:0.5+jf_gongitsune:0.5", "jm_kumo
 # espeak-ng's IPA diphthongs and affricates as Kokoro's English training phonemes write them.
 TO_KOKORO = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("dʒ", "ʤ"),
              ("tʃ", "ʧ"), ("ɚ", "əɹ")]
-# Words per minute of each voice at speed 1 on PACE_PASSAGE, measured here once (a blend's pace is
+# Words per minute of each voice at speed 1 on the pace passages (engines.measure_pace), measured once (a blend's pace is
 # the weighted mean of its voices'), so no render spends time measuring them again.
-PACE = {"jf_alpha": 188.9, "jf_gongitsune": 154.8, "jf_nezumi": 158.4, "jf_tebukuro": 163.2, "jm_kumo": 169.6}
-PACE_PASSAGE = ("The lighthouse stood at the end of the long grey point, and every night its keeper climbed "
-                "the hundred steps to light the lamp. Nobody in the village could remember a storm like it.")
+PACE = {"jf_alpha": 191.7, "jf_gongitsune": 153.7, "jf_nezumi": 165.9, "jf_tebukuro": 164.6, "jm_kumo": 178.8}
 
 
 def _data():
@@ -146,15 +142,7 @@ class KokoroEngine(Engine):
     def _speed(self, voice: str, rate: float) -> float:
         """`rate` is words per minute of speech: the voice's own pace is measured once."""
         if voice not in self._pace:
-            from ..synthesize import wav_duration, word_count
-
-            fd, name = tempfile.mkstemp(suffix=".wav")
-            os.close(fd)
-            try:
-                self._speak(PACE_PASSAGE, voice, 1.0, 1.0, Path(name))
-                self._pace[voice] = word_count(PACE_PASSAGE) / wav_duration(Path(name)) * 60
-            finally:
-                os.unlink(name)
+            self._pace[voice] = measure_pace(lambda text, out: self._speak(text, voice, 1.0, 1.0, out))
         return max(0.5, min(2.0, rate / self._pace[voice]))
 
     def synthesize(self, text: str, voice, path: Path) -> None:

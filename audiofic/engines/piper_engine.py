@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
+from . import Engine, Palette, VoiceInfo, in_fresh_child, measure_pace, neural
 
-PACKAGED_PACE = {"joe": 234.9}  # words per minute at length scale 1 on PACE_PASSAGE, measured once
-PACE_PASSAGE = ("The lighthouse stood at the end of the long grey point, and every night its keeper climbed "
-                "the hundred steps to light the lamp. Nobody in the village could remember a storm like it.")
+PACKAGED_PACE = {"joe": 199.9}  # words per minute at length scale 1 on the pace passages, measured once
 
 
 def _packaged() -> dict[str, Path]:
@@ -149,13 +146,7 @@ class PiperEngine(Engine):
     def _length_scale(self, voice: str, model: Path, speaker: str | None, rate: float) -> float:
         """`rate` is words per minute of speech: the voice's own pace is measured once."""
         if voice not in self._pace:
-            fd, name = tempfile.mkstemp(suffix=".wav")
-            os.close(fd)
-            try:
-                self._speak(model, speaker, PACE_PASSAGE, 1.0, 1.0, Path(name))
-                self._pace[voice] = word_count(PACE_PASSAGE) / wav_duration(Path(name)) * 60
-            finally:
-                os.unlink(name)
+            self._pace[voice] = measure_pace(lambda text, out: self._speak(model, speaker, text, 1.0, 1.0, out))
         return max(0.3, min(3.0, self._pace[voice] / rate))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
@@ -170,18 +161,6 @@ def _config(path: Path) -> dict:
         return json.loads(Path(f"{path}.json").read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise AudioficError(f"{path}.json: not a readable Piper voice config ({exc})") from None
-
-
-def word_count(text: str) -> int:
-    from ..synthesize import word_count as count
-
-    return count(text)
-
-
-def wav_duration(path: Path) -> float:
-    from ..synthesize import wav_duration as duration
-
-    return duration(path)
 
 
 def _espeak_version() -> str:
