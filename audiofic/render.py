@@ -25,6 +25,7 @@ from typing import Callable
 
 from . import assemble
 from .covers import cover_id, generate_cover, load_cover
+from .engines import release_engines
 from .errors import AudioficError
 from .files import fresh, partial_name
 from .formats import FORMATS, per_chapter
@@ -99,6 +100,8 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
         write_cast_file(out_dir / "voices.toml", work, ready.casting)
         remove_stale_partials(out_dir)
         apply_levels(the_plan, Levels(cache, level))
+        if (options.jobs or os.cpu_count() or 1) > 1:
+            release_engines()  # the workers load their own models
         for cp in the_plan.chapters:
             cp.tags.cover_id = cover_id(the_cover)
         publish_cover(out_dir, the_cover)

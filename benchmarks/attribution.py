@@ -1,6 +1,11 @@
-"""Speaker attribution on the PDNC development novels (run by hand, not by CI).
+"""Speaker attribution on the PDNC development novels and on fan fiction (run by hand, not by CI).
 
     .venv/bin/python benchmarks/attribution.py [PDNC_DIR]   (default: ../shared/pdnc-dev)
+
+Fan fiction (../shared/fanfic-dev, scored as its README says): `audiofic script` on each seed,
+with the cast given (`--voices seedNNN.cast.toml`) and as a first render hears it (no cast: each
+predicted name is paired greedily with at most one cast character); accuracy on the sure lines,
+the share of lines in a WRONG character's voice, and the share left to the fallback voice.
 
 Scored as PDNC's README says: the cast is given from character_info.csv, as a user's voices
 file would give it; each gold quotation is matched to the predicted dialogue segment that
@@ -124,10 +129,113 @@ def report(pdnc: Path, given: bool) -> None:
               f"lag {mean - overall[FIRST_PERSON]:.3f} (target <= 0.10)")
 
 
+FANFIC = ROOT.parent / "shared" / "fanfic-dev"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _overlap(a: str, b: str) -> int:
+    from difflib import SequenceMatcher
+
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def fanfic_predictions(seed: Path, cast: Path | None) -> list[dict]:
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:  # an empty output folder: no cast file from an earlier render
+        cmd = [sys.executable, "-m", "audiofic", "script", str(seed), "--format", "jsonl", "-o", out]
+        if cast:
+            cmd += ["--voices", str(cast)]
+        lines = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def score_fanfic(name: str, given: bool) -> dict:
+    import json
+    import tomllib
+
+    gold = [json.loads(line) for line in (FANFIC / f"{name}.gold.jsonl").read_text("utf-8").splitlines()]
+    cast_file = FANFIC / f"{name}.cast.toml"
+    cast = tomllib.loads(cast_file.read_text("utf-8"))["characters"]
+    alias = {n.lower(): n for n in cast} | {a.lower(): n for n, t in cast.items() for a in t.get("aliases", [])}
+    seed = next(SEEDS.glob(f"{name[4:]}_*.txt"))
+    predicted = fanfic_predictions(seed, cast_file if given else None)
+    by_chapter = defaultdict(list)
+    for record in predicted:
+        by_chapter[record["chapter"]].append(record)
+    pairs = []  # (gold line, predicted record)
+    for line in gold:
+        candidates = by_chapter[line["chapter"]]
+        exact = [r for r in candidates if _norm(r["text"]) == _norm(line["text"])]
+        pairs.append((line, exact[0] if exact else max(candidates, key=lambda r: _overlap(r["text"], line["text"]))))
+
+    def spoken_by(record):
+        return record["speaker"] if record["kind"] == "dialogue" else None
+
+    if given:
+        mapping = {}
+        for _line, record in pairs:
+            name_ = spoken_by(record)
+            if name_ is not None:
+                mapping[name_] = alias.get(name_.lower(), f"?{name_}")
+    else:  # a first render's own names: each pairs with at most one character, greedily by shared sure lines
+        shared = defaultdict(int)
+        for line, record in pairs:
+            if line["sure"] and spoken_by(record) and line["speaker"]:
+                shared[(spoken_by(record), line["speaker"])] += 1
+        mapping, used = {}, set()
+        for (predicted_name, gold_name), _n in sorted(shared.items(), key=lambda kv: -kv[1]):
+            if predicted_name not in mapping and gold_name not in used:
+                mapping[predicted_name] = gold_name
+                used.add(gold_name)
+    right = wrong = fallback = n = 0
+    for line, record in pairs:
+        if not line["sure"]:
+            continue
+        n += 1
+        speaker = spoken_by(record)
+        heard = None if speaker is None else mapping.get(speaker, f"?{speaker}")
+        if heard == line["speaker"] or (line["speaker"] is None and heard is None):
+            right += 1
+        elif heard is None:
+            fallback += 1
+        else:
+            wrong += 1
+    return {"accuracy": right / n, "wrong": wrong / n, "fallback": fallback / n, "lines": n}
+
+
+def report_fanfic() -> None:
+    if not FANFIC.is_dir() or not SEEDS.is_dir():
+        print(f"\n(no {FANFIC} or {SEEDS}: fan-fiction scores skipped)")
+        return
+    for given, title in ((True, "cast given (seedNNN.cast.toml)"), (False, "as a first render hears it (no cast)")):
+        print(f"\n== fan fiction, {title}")
+        print(f"{'seed':<10} {'accuracy':>9} {'wrong character':>16} {'fallback voice':>15} {'lines':>6}")
+        total = defaultdict(float)
+        for name in ("seed000", "seed004"):
+            result = score_fanfic(name, given)
+            for key in ("accuracy", "wrong", "fallback"):
+                total[key] += result[key] * result["lines"]
+            total["lines"] += result["lines"]
+            print(f"{name:<10} {result['accuracy']:>9.3f} {result['wrong']:>16.3f} {result['fallback']:>15.3f} "
+                  f"{result['lines']:>6}")
+        n = total["lines"]
+        print(f"{'TOTAL':<10} {total['accuracy'] / n:>9.3f} {total['wrong'] / n:>16.3f} {total['fallback'] / n:>15.3f} "
+              f"{int(n):>6}")
+
+
 def main() -> None:
     pdnc = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "pdnc-dev"
     report(pdnc, given=True)
     report(pdnc, given=False)
+    report_fanfic()
 
 
 if __name__ == "__main__":

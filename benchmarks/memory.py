@@ -10,15 +10,15 @@ should hardly grow with the work: the ratio printed is peak(full) / peak(tenth).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from group import run_with_peak  # noqa: E402
 EXAMPLE = ROOT / "examples" / "the-lighthouse-keepers-cat.md"
 
 
@@ -36,31 +36,9 @@ def build(size: int) -> str:
     return "\n".join(out)
 
 
-def group_rss(pgid: int) -> int:
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(stat[2]) == pgid:
-                total += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
 def peak_render(source: Path, out: Path) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "audiofic", "render", str(source), "-o", str(out)],
-                            stdout=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, group_rss(proc.pid))
-        time.sleep(0.2)
-    if proc.returncode:
-        raise SystemExit(f"render failed with {proc.returncode}")
-    return peak / 1e6, time.perf_counter() - start
+    seconds, peak = run_with_peak([sys.executable, "-m", "audiofic", "render", str(source), "-o", str(out)], cwd=ROOT)
+    return peak, seconds
 
 
 def main() -> None:

@@ -23,8 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from audiofic.config import load_config  # noqa: E402
+from group import run_with_peak  # noqa: E402
 from audiofic.engines import get_engine  # noqa: E402
 from audiofic.formats import FORMATS, SAMPLE_RATE  # noqa: E402
 
@@ -96,33 +98,6 @@ def main() -> None:
           f"({share:.1f} s; target <= 2x), MP3s changed: {len(changed)} {changed}")
 
 
-def group_rss(pgid: int) -> int:
-    import os
-
-    total = 0
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                if int(stat[2]) == pgid:
-                    total += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-            except (OSError, IndexError, ValueError):
-                continue
-    return total
-
-
-def render_with_peak(cmd: list[str]) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, group_rss(proc.pid))
-        time.sleep(0.2)
-    if proc.returncode:
-        raise SystemExit(f"render failed with {proc.returncode}")
-    return time.perf_counter() - start, peak / 1e6
-
-
 def neural(source: Path) -> None:
     import json
     import os
@@ -147,7 +122,7 @@ def neural(source: Path) -> None:
             raise SystemExit("the floor's synthesis failed")
         floor = time.perf_counter() - start
 
-        cold, peak = render_with_peak(audiofic("render", source, "-o", out, "--voices", "neural"))
+        cold, peak = run_with_peak(audiofic("render", source, "-o", out, "--voices", "neural"))
         warm = timed(audiofic("render", source, "-o", out, "--voices", "neural"))
     print(f"source: {source.name}, {len(records)} segments, {cores} cores, --voices neural")
     print(f"raw floor (the models alone, one process per core): {floor:.1f} s")

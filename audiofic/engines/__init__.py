@@ -169,6 +169,15 @@ def get_engine(name: str) -> Engine:
     return _instances[name]
 
 
+def release_engines() -> None:
+    """Drop this process's engines (and the models they hold): the main process needs them only
+    to measure levels; the workers load their own."""
+    _instances.clear()
+    import gc
+
+    gc.collect()
+
+
 def builtin_engines() -> list[str]:
     return sorted(m.name[: -len("_engine")] for m in pkgutil.iter_modules(__path__) if m.name.endswith("_engine"))
 

@@ -50,32 +50,11 @@ class Pyttsx3Engine(Engine):
 
     def __init__(self) -> None:
         self._pace: dict[str, float] = {}
-        self._lib = None
-        self._sample_rate = 0
-        self._samples: list[bytes] = []
 
     def _espeak(self):
-        if self._lib is None:
-            if not espeak_available():
-                raise AudioficError(ESPEAK_HINT)
-            # espeak-ng's audio layer would connect to PulseAudio, and leave client state in
-            # ~/.config/pulse, though nothing is ever played: tell it there is no server.
-            os.environ["PULSE_SERVER"] = "none"
-            try:
-                from pyttsx3.drivers import _espeak
-            except (OSError, ImportError) as exc:
-                raise AudioficError(f"{ESPEAK_HINT} ({exc})") from None
-            rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
-            if rate <= 0:
-                raise AudioficError(f"{ESPEAK_HINT} (it would not start)")
-            _espeak.SetSynthCallback(self._collect)
-            self._lib, self._sample_rate = _espeak, rate
-        return self._lib
-
-    def _collect(self, wav, numsamples, events) -> int:
-        if numsamples > 0:
-            self._samples.append(ctypes.string_at(wav, numsamples * 2))
-        return 0
+        if not espeak_available():
+            raise AudioficError(ESPEAK_HINT)
+        return _initialised()[0]
 
     def version(self, voice: str = "") -> str:
         return _version()
@@ -142,18 +121,46 @@ class Pyttsx3Engine(Engine):
         try:
             if lib.SetVoiceByName(voice.encode("utf-8")) != 0:
                 return f"espeak-ng has no voice {voice!r}"
-            self._samples = []
+            _SAMPLES.clear()
             lib.Synth(text.encode("utf-8"), flags=lib.ENDPAUSE | lib.CHARS_UTF8)
             with wave.open(str(path), "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
-                out.setframerate(self._sample_rate)
-                out.writeframes(b"".join(self._samples))
+                out.setframerate(_initialised()[1])
+                out.writeframes(b"".join(_SAMPLES))
         except OSError as exc:
             return f"{path}: {exc.strerror or exc}"
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
             return f"{type(exc).__name__}: {exc}"
         return None
+
+
+_SAMPLES: list[bytes] = []
+
+
+def _collect(wav, numsamples, events) -> int:
+    if numsamples > 0:
+        _SAMPLES.append(ctypes.string_at(wav, numsamples * 2))
+    return 0
+
+
+@cache
+def _initialised():
+    """espeak-ng, started once per process (it cannot be started twice): (binding, sample rate)."""
+    if not espeak_available():
+        raise AudioficError(ESPEAK_HINT)
+    # espeak-ng's audio layer would connect to PulseAudio, and leave client state in
+    # ~/.config/pulse, though nothing is ever played: tell it there is no server.
+    os.environ["PULSE_SERVER"] = "none"
+    try:
+        from pyttsx3.drivers import _espeak
+    except (OSError, ImportError) as exc:
+        raise AudioficError(f"{ESPEAK_HINT} ({exc})") from None
+    rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
+    if rate <= 0:
+        raise AudioficError(f"{ESPEAK_HINT} (it would not start)")
+    _espeak.SetSynthCallback(_collect)
+    return _espeak, rate
 
 
 def _plain(text: str) -> str:
@@ -178,6 +185,7 @@ def _voice_list(engine: Pyttsx3Engine) -> tuple[VoiceInfo, ...]:
     return tuple(voices)
 
 
+@cache
 def espeak_available() -> bool:
     return bool(ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak"))
 
