@@ -9,6 +9,7 @@ choice and is read back next time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import warnings
@@ -149,12 +150,18 @@ def _pick(gender: str, taken: set[str], used: Counter, palette: Palette, pitch: 
     return {"voice": voice, "pitch": pitch}
 
 
+THOUGHT_PACE = 0.9  # thoughts are read a little slower than the narration around them (and softer: levels)
+
+
 def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | None = None) -> tuple[str, Voice]:
-    """(who reads it, which voice): the narrator, a character, or the generic dialogue voice."""
+    """(who reads it, which voice): the narrator, a character, or the generic dialogue voice;
+    *italic thoughts* in the narrator's voice a little slower (softer comes from its level)."""
     if segment.kind == DIALOGUE:
         if cast and segment.speaker in cast:
             return segment.speaker, cast[segment.speaker].voice
         return "dialogue", config.dialogue
+    if segment.style == "thought" and config.speech.thoughts == "soft":
+        return "thought", dataclasses.replace(config.narrator, rate=round(config.narrator.rate * THOUGHT_PACE, 1))
     return "narrator", config.narrator
 
 

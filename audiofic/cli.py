@@ -159,7 +159,7 @@ def script(file, fmt, voices, chapters, output, title, author, explain, spoken, 
                 record = {
                     "chapter": cp.chapter.number, "title": cp.chapter.title, "index": index,
                     "kind": seg.kind, "speaker": seg.speaker, "engine": p.voice.engine, "voice": p.voice.voice,
-                    "text": seg.text, "spoken": p.speech, "start": seg.start, "end": seg.end,
+                    "text": seg.text, "spoken": p.speech, "style": seg.style, "start": seg.start, "end": seg.end,
                 }
                 if explain:
                     record["rule"] = seg.rule if seg.kind == "dialogue" else None

@@ -216,9 +216,11 @@ def validate(layer: dict, where: str) -> None:
                     raise AudioficError(f"{where}: [reader] {name} must be a string")
         elif key == "speech":
             _check_table(value, f"{where}: [speech]")
+            choices = {"emoji": ("drop", "name"), "thoughts": ("soft", "plain")}
             for name, said in value.items():
-                if name != "emoji" or said not in ("drop", "name"):
-                    raise AudioficError(f'{where}: [speech] takes emoji = "drop" or "name"; not {name} = {said!r}')
+                if said not in choices.get(name, ()):
+                    raise AudioficError(f'{where}: [speech] takes emoji = "drop" or "name" and thoughts = "soft" '
+                                        f'or "plain"; not {name} = {said!r}')
         elif key == "overrides":
             _check_table(value, f"{where}: [overrides]")
             for pin, speaker in value.items():
@@ -283,7 +285,8 @@ def parse(raw: dict) -> Config:
                    for pin, speaker in (raw.get("overrides") or {}).items()},
         narrator_character=raw.get("narrator_character"),
         speech=SpeechOptions(lexicon=dict(raw.get("lexicon") or {}), reader=dict(raw.get("reader") or {}),
-                             emoji=(raw.get("speech") or {}).get("emoji", "drop")),
+                             emoji=(raw.get("speech") or {}).get("emoji", "drop"),
+                             thoughts=(raw.get("speech") or {}).get("thoughts", "soft")),
     )
 
 

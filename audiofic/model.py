@@ -45,6 +45,7 @@ class Segment:
     speaker: str | None = None
     rule: str | None = None  # which attribution rule decided the speaker
     paragraph: int = 0  # index of the paragraph inside its chapter
+    style: str | None = None  # "thought": *italic* narration of three words or more, read softer
 
 
 @dataclass

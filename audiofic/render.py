@@ -38,6 +38,7 @@ from .tag import Cover, Tags
 from .cast import write_cast_file
 
 ProgressFn = Callable[[dict], None]
+THOUGHT_GAIN = -4.0  # dB: thoughts are heard softer than the narration around them
 
 
 @dataclass
@@ -135,7 +136,7 @@ def apply_levels(the_plan: Plan, levels: Levels) -> None:
     voices = {p.voice for cp in the_plan.chapters for p in cp.segments}
     gains = {voice: levels.voice_gain(voice) for voice in voices}
     for cp in the_plan.chapters:
-        cp.gains = [gains[p.voice] for p in cp.segments]
+        cp.gains = [gains[p.voice] + (THOUGHT_GAIN if p.reader == "thought" else 0.0) for p in cp.segments]
     gain = levels.chapter_gain(the_plan.config.narrator)
     for cp in the_plan.chapters:
         cp.level_gain, cp.loudness = gain, levels.loudness

@@ -251,8 +251,13 @@ def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "
             pieces.append((DIALOGUE, q.start, q.end, q.continues))
             cursor = q.end
         pieces.append((NARRATION, cursor, len(para), False))
+        pieces = [piece for kind, s, e, continues in pieces
+                  for piece in (_thoughts(para, s, e) if kind == NARRATION else [(kind, s, e, continues)])]
         first_in_paragraph = len(segments)
         for kind, s, e, continues in pieces:
+            manner = None
+            if kind == THOUGHT:
+                kind, manner = NARRATION, "thought"
             s, e = _trim_marks(para, s, e)
             if not has_words(para[s:e]):
                 continue
@@ -266,10 +271,28 @@ def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "
                 a, b = base + p_start + c_start, base + p_start + c_end
                 segments.append(
                     Segment(kind, para[c_start:c_end], a, b, pause_after="paragraph", paragraph=p_index,
-                            rule="continued" if continues else None)
+                            rule="continued" if continues else None, style=manner)
                 )
                 continues = False
     return segments
+
+
+THOUGHT = "thought"
+_THOUGHT = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])([^*_\n]+?)(?<=[^\s*_])\1(?![\w*])")
+
+
+def _thoughts(para: str, start: int, end: int) -> list[tuple[str, int, int, bool]]:
+    """Narration with its *italic thoughts* (three words or more, marks included) cut out as
+    pieces of their own; a word or two in asterisks is emphasis and stays in the narration."""
+    pieces, cursor = [], start
+    for m in _THOUGHT.finditer(para, start, end):
+        if len(re.findall(r"\w+", m.group(2))) < 3:
+            continue
+        pieces.append((NARRATION, cursor, m.start(), False))
+        pieces.append((THOUGHT, m.start(), m.end(), False))
+        cursor = m.end()
+    pieces.append((NARRATION, cursor, end, False))
+    return pieces
 
 
 def _trim_marks(para: str, start: int, end: int) -> tuple[int, int]:

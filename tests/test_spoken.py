@@ -218,3 +218,36 @@ def test_info_says_when_a_work_is_reader_insert(tmp_path):
     story.write_text("Title: You\n\nY/N walked in. Everyone looked at Y/N.\n")
     result = run_cli("info", story)
     assert result.returncode == 0 and "Reader-insert" in result.stdout
+
+
+def test_italic_thoughts_are_their_own_softer_slower_segments(tmp_path):
+    import json
+
+    from audiofic.model import Chapter
+    from audiofic.segment import segment_chapter
+
+    text = "She looked at the door. *I can't believe this is happening,* she thought. She *really* meant it."
+    segments = segment_chapter(Chapter(1, "One", text, 0))
+    assert [(s.text, s.style) for s in segments] == [
+        ("She looked at the door.", None), ("*I can't believe this is happening,*", "thought"),
+        ("she thought. She *really* meant it.", None)]  # a word or two in asterisks is emphasis
+    assert all(text[s.start:s.end] == s.text for s in segments)
+
+    story = tmp_path / "t.txt"
+    story.write_text(f"Title: Thoughts\nAuthor: Wren\n\n{text}\n")
+    records = _records(story)
+    thought = next(r for r in records if r["style"] == "thought")
+    assert thought["spoken"] == "I can't believe this is happening,"
+    out = tmp_path / "out"
+    assert run_cli("render", story, "-o", out).returncode == 0
+    entry = json.loads(next(out.rglob("manifest.json")).read_text())["chapters"]["1"]
+    gains = dict(zip([r["kind"] + str(r["style"]) for r in records], entry["gains"]))
+    assert gains["narrationthought"] == pytest.approx(gains["narrationNone"] - 4.0, abs=0.5)
+
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[speech]\nthoughts = "plain"\n')
+    keys_soft = json.loads(next(out.rglob("manifest.json")).read_text())["chapters"]["1"]["segments"]
+    assert run_cli("render", story, "-o", out, "--voices", plain).returncode == 0
+    keys_plain = json.loads(next(out.rglob("manifest.json")).read_text())["chapters"]["1"]["segments"]
+    changed = [i for i, (a, b) in enumerate(zip(keys_soft, keys_plain)) if a != b]
+    assert [records[i]["style"] for i in changed] == ["thought"]  # only the thought is said differently
