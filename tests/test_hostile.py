@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 import zipfile
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from mutagen.id3 import ID3
 import fanfic_fixtures as F
 from audiofic.engines import get_engine
 from audiofic.model import Voice
-from conftest import EXAMPLE, ROOT, assert_one_line_error, ffprobe, run_cli
+from conftest import EXAMPLE, assert_one_line_error, run_cli
 
 STORY = """Title: {title}
 Author: {author}

@@ -66,11 +66,6 @@ def session(model: Path | bytes, label: str = ""):
         raise AudioficError(f"{label or model}: the voice model would not load ({exc})") from None
 
 
-def seed_from(*parts) -> int:
-    """A seed from what is being said, so sampled noise is the same every time."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode("utf-8")).digest()[:4], "little")
-
-
 def write_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:
     np = need("numpy")
     audio = np.asarray(samples, dtype=np.float32).ravel() * volume
