@@ -266,8 +266,10 @@ def words(file, voices, output, show_all):
     found = found if show_all else found[:40]
     said = [spoken_form(word, config.speech) for word, _ in found]
     phonemes = [""] * len(said)
-    if said and config.narrator.engine in ("pyttsx3", "piper", "kokoro"):
-        voice = "en-us" if config.narrator.engine != "pyttsx3" else config.narrator.voice.split("+")[0]
+    if said:  # espeak-ng's phonemes: what the built-in engines all speak from
+        from .engines import get_engine
+
+        voice = get_engine(config.narrator.engine).language_of(config.narrator.voice)
         try:
             out = subprocess.run(["espeak-ng", "-q", "-x", "-v", voice, "--stdin"], capture_output=True, text=True,
                                  input="".join(f"{s}.\n" for s in said), timeout=60,

@@ -170,8 +170,9 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
             if check_voices and (voice.engine, voice.voice) not in checked:
                 engine.check_voice(voice.voice)
                 checked.add((voice.engine, voice.voice))
-            version = versions.get((voice.engine, voice.voice)) or versions.setdefault(
-                (voice.engine, voice.voice), engine.version(voice.voice))
+            if (voice.engine, voice.voice) not in versions:
+                versions[voice.engine, voice.voice] = engine.version(voice.voice)
+            version = versions[voice.engine, voice.voice]
             speech = spoken_form(seg.text, config.speech)
             planned.append(PlannedSegment(seg, reader, voice, speech, cache_key(speech, voice, version)))
         tags = Tags(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 from concurrent.futures.process import BrokenProcessPool
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -87,7 +88,8 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
     started = time.monotonic()
     assemble.require_ffmpeg()
     formats = tuple(dict.fromkeys(options.formats or ("mp3",)))
-    options = Options(**{**options.__dict__, "formats": formats})
+    options = dataclasses.replace(options, formats=formats)
+    jobs = options.jobs or os.cpu_count() or 1
     level = parse_loudness(options.loudness)
     ready = prepare(path, options)
     work, out_dir, the_plan = ready.work, ready.out_dir, ready.plan
@@ -95,19 +97,19 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
         work.title, work.author, ", ".join(work.fandoms[:2]))
     cache = cache_dir_for(out_dir, options.cache)
     prepare_folders(options.output, out_dir, cache)
+    identity = work_identity(work)
     with WorkLock(out_dir):
         manifest = Manifest.of(out_dir)
-        manifest.claim(work_identity(work))
+        manifest.claim(identity)
         write_cast_file(out_dir / "voices.toml", work, ready.casting)
         remove_stale_partials(out_dir)
         apply_levels(the_plan, Levels(cache, level))
-        if (options.jobs or os.cpu_count() or 1) > 1:
+        if jobs > 1:
             release_engines()  # the workers load their own models
         for cp in the_plan.chapters:
             cp.tags.cover_id = cover_id(the_cover)
         publish_cover(out_dir, the_cover)
-        run = Run(cache, out_dir, manifest, Report(out_dir=out_dir), options.jobs or os.cpu_count() or 1,
-                  progress, the_cover)
+        run = Run(cache, out_dir, manifest, Report(out_dir=out_dir), jobs, progress, the_cover)
         todo: list[ChapterPlan] = []
         for cp in the_plan.chapters if per_chapter(formats) else []:
             entry = manifest.get(cp.chapter.number)
@@ -126,7 +128,7 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
             _render_m4b(the_plan, run, options.force)
         elif manifest.get("m4b") or "m4b" in formats:
             _report_stale_m4b(the_plan, run, "m4b" in formats)
-        publish(the_plan, out_dir, manifest, formats, options.base_url, work_identity(work))
+        publish(the_plan, out_dir, manifest, formats, options.base_url, identity)
     run.report.wall_seconds = time.monotonic() - started
     return run.report
 

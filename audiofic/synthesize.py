@@ -20,7 +20,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engines import get_engine
+from .engines import get_engine, write_wav
+from .formats import SAMPLE_RATE
 from .errors import AudioficError
 from .model import Voice
 
@@ -96,11 +97,7 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
         raise AudioficError(f"{final.parent} is a symbolic link; audiofic does not write through links in its cache")
     tmp = final.with_name(f".{job.key}.{os.getpid()}.tmp.wav")
     if not job.text.strip():  # nothing left to say (a line of emoji): a moment of silence, no engine
-        with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(22050)
-            out.writeframes(b"\0\0" * 2205)
+        write_wav(tmp, b"\0\0" * (SAMPLE_RATE // 10), SAMPLE_RATE)
         os.replace(tmp, final)
         return job.key
     engine = get_engine(job.voice.engine)

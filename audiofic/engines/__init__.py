@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import tempfile
 import warnings
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -44,9 +46,6 @@ NARRATION_PASSAGE = (
 
 def measure_pace(speak: Callable[[str, Path], None]) -> float:
     """Words per minute of speech over the pace passages, as `speak(text, path)` writes them."""
-    import tempfile
-    import wave
-
     words = seconds = 0.0
     fd, name = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
@@ -126,24 +125,43 @@ class Engine:
         raise NotImplementedError
 
 
-def in_fresh_child(speak: Callable[[], str | None], what: str) -> None:
+def write_wav(path: Path, pcm: bytes, sample_rate: int) -> None:
+    """Mono 16-bit PCM to a WAV file: what every engine writes and the cache holds."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm)
+
+
+def _problem(exc: BaseException) -> str:
+    """One line for the parent to raise: the file and reason for an OSError (a full disk)."""
+    if isinstance(exc, AudioficError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
+def in_fresh_child(speak: Callable[[], None], what: str) -> None:
     """Run `speak` in a forked child of this process as it is now, and wait for it.
 
     Synthesizers keep state from one utterance to the next (espeak-ng's pitch flutter, the
     random generators inside a neural model), so the same text came out differently depending
     on what was said before it. A child forked from a state that never speaks starts from the
-    same place every time: the same text and voice give the same samples. `speak` returns an
-    error message or None; a message, or a child that dies, raises here at once."""
+    same place every time: the same text and voice give the same samples. Whatever `speak`
+    raises, or a child that dies, raises here at once as one line."""
     read, write = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # an engine's idle native threads are not needed
         pid = os.fork()
     if pid == 0:  # the child: speak, report, and leave without running any Python clean-up
         os.close(read)
+        problem = None
         try:
-            problem = speak()
+            speak()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-            problem = f"{type(exc).__name__}: {exc}"
+            problem = _problem(exc)
         if problem:
             os.write(write, problem.encode("utf-8", "replace")[:1000])
         os._exit(1 if problem else 0)
@@ -163,7 +181,7 @@ _instances: dict[str, Engine] = {}
 
 
 def get_engine(name: str) -> Engine:
-    """One engine instance per process (pyttsx3 allows no more)."""
+    """One engine instance per process, so each loads its voices or models once."""
     if name not in _instances:
         _instances[name] = _load(name)()
     return _instances[name]

@@ -9,14 +9,14 @@ of style vectors, `jf_alpha:0.6+jm_kumo:0.4`. Kokoro has no pitch control, so pi
 
 from __future__ import annotations
 
-import json
 import hashlib
+import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, measure_pace, neural
+from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 500
@@ -67,9 +67,6 @@ class KokoroEngine(Engine):
 
     def __init__(self) -> None:
         self._session = None
-        self._pace: dict[str, float] = {}
-        for voice in FEMALE + MALE + NEUTRAL + tuple(PACE):
-            self._pace[voice] = sum(PACE[name] * weight for name, weight in parse_blend(voice))
 
     def voices(self) -> list[VoiceInfo]:
         out = [VoiceInfo(name, f"Kokoro {name}", ("en-us",), gender) for name, gender in GENDERS.items()]
@@ -98,7 +95,7 @@ class KokoroEngine(Engine):
         import onnxruntime
 
         model = (_data() / "model.sha256").read_text().strip()[:16]
-        return f"kokoro-onnx 1; model {model}; onnxruntime {onnxruntime.__version__}; {_espeak_version()}"
+        return f"kokoro-onnx 1; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
 
     # -- speech
 
@@ -135,15 +132,14 @@ class KokoroEngine(Engine):
         self._load()  # loaded here, never run here: every child starts from this state
 
         def child():
-            neural.write_wav(path, self._run(text, voice, speed), SAMPLE_RATE, volume)
+            neural.write_float_wav(path, self._run(text, voice, speed), SAMPLE_RATE, volume)
 
         in_fresh_child(child, f"Kokoro could not speak a segment of {len(text)} characters")
 
     def _speed(self, voice: str, rate: float) -> float:
-        """`rate` is words per minute of speech: the voice's own pace is measured once."""
-        if voice not in self._pace:
-            self._pace[voice] = measure_pace(lambda text, out: self._speak(text, voice, 1.0, 1.0, out))
-        return max(0.5, min(2.0, rate / self._pace[voice]))
+        """`rate` is words per minute of speech; a blend's pace is its voices' measured paces, weighted."""
+        pace = sum(PACE[name] * weight for name, weight in parse_blend(voice))
+        return max(0.5, min(2.0, rate / pace))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
@@ -160,12 +156,6 @@ def _styles() -> dict:
     with (_data() / "voices_ja.npz").open("rb") as fh:
         npz = np.load(fh)
         return {name: npz[name] for name in npz.files}
-
-
-def _espeak_version() -> str:
-    from .pyttsx3_engine import espeak_version
-
-    return espeak_version()
 
 
 ENGINE = KokoroEngine

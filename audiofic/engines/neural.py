@@ -13,10 +13,12 @@ import hashlib
 import os
 import re
 import subprocess
-import wave
+from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
+from . import write_wav
+from .pyttsx3_engine import espeak_version  # noqa: F401 - the phonemes' version, in the neural engines' cache keys
 
 CLAUSE_END = re.compile(r"[,;:.!?…—–]+")
 
@@ -66,21 +68,24 @@ def session(model: Path | bytes, label: str = ""):
         raise AudioficError(f"{label or model}: the voice model would not load ({exc})") from None
 
 
-def write_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:
+def write_float_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:
+    """A model's float samples, at `volume` and never clipped, as a 16-bit WAV."""
     np = need("numpy")
     audio = np.asarray(samples, dtype=np.float32).ravel() * volume
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         audio = audio / peak
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(pcm.tobytes())
+    write_wav(path, (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes(), sample_rate)
 
 
 def file_hash(path: Path) -> str:
+    """A model file's hash for the cache key, computed once per file (and size and time) per process."""
+    stat = Path(path).stat()
+    return _file_hash(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _file_hash(path: str, _size: int, _mtime: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):

@@ -99,7 +99,7 @@ class PiperEngine(Engine):
         import onnxruntime
 
         model = f"; model {neural.file_hash(self._resolve(voice)[0])}" if voice else ""
-        return f"piper-onnx 1; onnxruntime {onnxruntime.__version__}; {_espeak_version()}{model}"
+        return f"piper-onnx 1; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}{model}"
 
     # -- speech
 
@@ -139,7 +139,7 @@ class PiperEngine(Engine):
 
         def child():
             audio = self._run(model, speaker, text, length_scale)
-            neural.write_wav(out, audio, _config(model)["audio"]["sample_rate"], volume)
+            neural.write_float_wav(out, audio, _config(model)["audio"]["sample_rate"], volume)
 
         in_fresh_child(child, f"Piper could not speak a segment of {len(text)} characters")
 
@@ -161,12 +161,6 @@ def _config(path: Path) -> dict:
         return json.loads(Path(f"{path}.json").read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise AudioficError(f"{path}.json: not a readable Piper voice config ({exc})") from None
-
-
-def _espeak_version() -> str:
-    from .pyttsx3_engine import espeak_version
-
-    return espeak_version()
 
 
 ENGINE = PiperEngine

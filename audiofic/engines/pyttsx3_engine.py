@@ -17,13 +17,12 @@ import ctypes.util
 import difflib
 import os
 import subprocess
-import wave
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, _interleave, in_fresh_child, measure_pace
+from . import Engine, Palette, VoiceInfo, _interleave, in_fresh_child, measure_pace, write_wav
 
 ESPEAK_HINT = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
 
@@ -105,34 +104,29 @@ class Pyttsx3Engine(Engine):
         if voice not in self._pace:
             lib = self._espeak()
             self._pace[voice] = measure_pace(lambda text, out: in_fresh_child(
-                lambda: self._speak_to_file(lib, f"\x01{REFERENCE_RATE}S\x0150P\x01100A {text}", voice, out),
+                lambda: self._speak_to_file(lib, _commands(REFERENCE_RATE, 50, 1.0) + text, voice, out),
                 "espeak-ng could not measure its pace"))
         return max(80, min(450, round(rate * REFERENCE_RATE / self._pace[voice])))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         lib = self._espeak()
-        # Rate, pitch and volume go in as espeak-ng embedded commands at the head of the text.
         rate = self._espeak_rate(voice.voice, voice.rate)
-        text = f"\x01{rate}S\x01{int(voice.pitch)}P\x01{round(voice.volume * 100)}A {_plain(text)}"
+        text = _commands(rate, voice.pitch, voice.volume) + _plain(text)
         in_fresh_child(lambda: self._speak_to_file(lib, text, voice.voice, path),
                        f"espeak-ng could not speak a segment of {len(text)} characters")
 
-    def _speak_to_file(self, lib, text: str, voice: str, path: Path) -> str | None:
-        try:
-            if lib.SetVoiceByName(voice.encode("utf-8")) != 0:
-                return f"espeak-ng has no voice {voice!r}"
-            _SAMPLES.clear()
-            lib.Synth(text.encode("utf-8"), flags=lib.ENDPAUSE | lib.CHARS_UTF8)
-            with wave.open(str(path), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(_initialised()[1])
-                out.writeframes(b"".join(_SAMPLES))
-        except OSError as exc:
-            return f"{path}: {exc.strerror or exc}"
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-            return f"{type(exc).__name__}: {exc}"
-        return None
+    def _speak_to_file(self, lib, text: str, voice: str, path: Path) -> None:
+        if lib.SetVoiceByName(voice.encode("utf-8")) != 0:
+            raise AudioficError(f"espeak-ng has no voice {voice!r}")
+        _SAMPLES.clear()
+        lib.Synth(text.encode("utf-8"), flags=lib.ENDPAUSE | lib.CHARS_UTF8)
+        write_wav(path, b"".join(_SAMPLES), _initialised()[1])
+
+
+def _commands(rate: float, pitch: float, volume: float) -> str:
+    """Rate, pitch and volume as espeak-ng embedded commands at the head of the text: set through
+    pyttsx3 they were queued and now and then a segment came out at the previous one's rate."""
+    return f"\x01{int(rate)}S\x01{int(pitch)}P\x01{round(volume * 100)}A "
 
 
 _SAMPLES: list[bytes] = []
