@@ -62,27 +62,38 @@ class WorkLock:
         try:
             self.lock.acquire()
         except Timeout:
-            try:
-                holder = json.loads((self.state / "lock.owner").read_text("utf-8"))
-                who = f"process {holder['pid']} on {holder['host']}, since {holder['since']}"
-            except (OSError, ValueError, KeyError, TypeError):
-                who = "another process"
-            raise AudioficError(f"{self.state.parent} is being rendered by {who}; "
+            raise AudioficError(f"{self.state.parent} is being rendered by {self._holder()}; "
                                 "wait for it to finish, then run this again") from None
-        atomic_write(self.state / "lock.owner", json.dumps(
+        atomic_write(self.owner, json.dumps(
             {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
         return self
 
     def __exit__(self, *exc):
+        with contextlib.suppress(OSError):
+            self.owner.unlink()  # never left to name a render that has finished
         self.lock.release()
+
+    @property
+    def owner(self) -> Path:
+        return self.state / "lock.owner"
+
+    def _holder(self) -> str:
+        """Who holds the lock: the holder writes it just after taking the lock, so wait a moment."""
+        for _ in range(40):
+            try:
+                holder = json.loads(self.owner.read_text("utf-8"))
+                return f"process {holder['pid']} on {holder['host']}, since {holder['since']}"
+            except (OSError, ValueError, KeyError, TypeError):
+                time.sleep(0.05)
+        return "another process"
 
 
 def prepare_folders(output: Path, out_dir: Path, cache: Path) -> None:
-    """Writable folders for the work and its cache, with no link under the output folder."""
+    """Writable folders for the work and its cache, with no link under the output folder
+    (checked before anything is created, so nothing is made through one)."""
     refuse_links(output, out_dir, out_dir / STATE_DIR, cache)
     ensure_writable(out_dir)
     ensure_writable(cache)
-    refuse_links(output, out_dir / STATE_DIR, cache)
 
 
 def cache_dir_for(out_dir: Path, cache: Path | None) -> Path:
