@@ -66,6 +66,7 @@ def main():
     audiofic render story.txt --chapter 3   only chapter 3
     audiofic render story.txt --voices neural   neural voices (Piper narrator, Kokoro cast)
     audiofic script story.txt               how it will be read, segment by segment
+    audiofic shelf downloads/ -o shelf     many works, one cache (--ray for a cluster)
     audiofic words story.txt                names and rare words, and how they are said
     audiofic voices                         the voices the installed engines offer
     """
@@ -125,6 +126,59 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
         if progress:
             progress.close()
     click.echo(f"{report.out_dir}: {report.line()}")
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Folder that receives one folder per work, the shelf's cache and its feed.")
+@voices_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 4096), default=None,
+              help="Synthesis workers [default: CPU count here; with --ray, the cluster's CPUs].")
+@click.option("--force", is_flag=True, help="Render again even where nothing changed.")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
+              help="Segment cache shared by every work (default: OUTPUT/.audiofic/cache).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
+              help="Output format, repeatable, as for render [default: mp3].")
+@click.option("--loudness", default="audiobook", show_default=True, help="As for render.")
+@click.option("--base-url", help="Where OUTPUT will be served, for the feeds' URLs.")
+@click.option("--one-feed", is_flag=True, help="One feed of every work's chapters (OUTPUT/feed.xml) "
+              "instead of a feed per work listed in OUTPUT/shelf.opml.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Synthesize and encode on a Ray cluster: auto (the one Ray finds), local (a throwaway "
+                   "one on this machine) or HOST:PORT. Nodes must share OUTPUT and the cache.")
+@click.option("--ray-gpus", type=click.FloatRange(0, 8), default=0.0, show_default=True,
+              help="GPUs (or a share of one) each Ray synthesis actor asks for.")
+@notes_option
+@summary_option
+@friendly
+def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, base_url, one_feed, ray_address,
+          ray_gpus, notes, no_summary):
+    """Render many works: files, folders of downloads, or @LIST files (one path per line).
+
+    Each work goes to OUTPUT/<work-slug>/ as with render; a work that fails is reported and the
+    others go on; a summary comes at the end.
+    """
+    from .shelf import shelf as do_shelf
+
+    options = Options(output=output, voices=voices, jobs=jobs, force=force, cache=cache_dir, notes=notes,
+                      read_summary=not no_summary, formats=formats or ("mp3",), loudness=loudness,
+                      base_url=base_url)
+    backend = None
+    if ray_address:
+        from .cluster import RayBackend
+
+        backend = RayBackend(ray_address, jobs, ray_gpus)
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        report = do_shelf(list(sources), options, backend, progress, one_feed)
+    finally:
+        if progress:
+            progress.close()
+    for line in report.lines():
+        click.echo(line)
+    if report.failed:
+        sys.exit(EXIT_ERROR)
 
 
 @main.command()
@@ -380,7 +434,9 @@ class TerminalProgress:
         left = ""
         if 0 < done < total:
             left = f", about {int(elapsed / done * (total - done))} s left"
-        line = (f"chapters {state['chapters_done']}/{state['chapters_total']}, "
+        works = state.get("works_total", 1)
+        line = ((f"works {state['works_done']}/{works}, " if works > 1 else "")
+                + f"chapters {state['chapters_done']}/{state['chapters_total']}, "
                 f"segments {done}/{total}{left}")
         click.echo(f"\r{line:<70}", err=True, nl=False)
         self._shown = True

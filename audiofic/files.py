@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 
@@ -20,10 +22,15 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()  # what open() gives a new file: the audio's mode, 0644 usually
 
 
+def writer_id() -> str:
+    """This host and process: unique among the writers of a folder that several machines share."""
+    return f"{re.sub(r'[^A-Za-z0-9-]', '', socket.gethostname())[:40]}-{os.getpid()}"
+
+
 def partial_name(final: Path) -> Path:
     """The hidden temporary name a file is written under before it is renamed into place;
-    unique to this process, so two writers never share one."""
-    return final.with_name(f".{final.name}.{os.getpid()}.partial")
+    unique to this process on this host, so two writers never share one."""
+    return final.with_name(f".{final.name}.{writer_id()}.partial")
 
 
 def fresh(path: Path) -> Path:

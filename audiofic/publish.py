@@ -72,20 +72,44 @@ def write_feed(path: Path, work: Work, work_key: str, episodes: list[Episode], b
         fg.podcast.itunes_image(base_url + quote(cover_name))
     start = base_time(work, first_render)
     for episode in episodes:
-        entry = fg.add_entry(order="append")
-        guid = f"audiofic:{work_key}:{episode.fmt}:{episode.number}"  # the work's identity, never its folder
-        entry.id(guid)
-        entry.guid(guid, permalink=False)
-        entry.title(episode.title)
-        entry.description(f"{work.title}: {episode.title}")
-        url = base_url + quote(episode.path.name)
-        entry.enclosure(url, str(episode.path.stat().st_size), FORMATS[episode.fmt].mime)
-        entry.published(start + dt.timedelta(minutes=episode.number))
-        seconds = int(round(episode.seconds))
-        entry.podcast.itunes_duration(f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
-        entry.podcast.itunes_episode(episode.number)
-        entry.podcast.itunes_episode_type("full")
-        entry.podcast.itunes_explicit(explicit(work.rating))
+        _add_episode(fg, work, work_key, episode, base_url, start, episode.title)
+    return fg.rss_str(pretty=True).decode("utf-8")
+
+
+def _add_episode(fg: FeedGenerator, work: Work, work_key: str, episode: Episode, base_url: str,
+                 start: dt.datetime, title: str) -> None:
+    entry = fg.add_entry(order="append")
+    guid = f"audiofic:{work_key}:{episode.fmt}:{episode.number}"  # the work's identity, never its folder
+    entry.id(guid)
+    entry.guid(guid, permalink=False)
+    entry.title(title)
+    entry.description(f"{work.title}: {episode.title}")
+    entry.enclosure(base_url + quote(episode.path.name), str(episode.path.stat().st_size), FORMATS[episode.fmt].mime)
+    entry.published(start + dt.timedelta(minutes=episode.number))
+    seconds = int(round(episode.seconds))
+    entry.podcast.itunes_duration(f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
+    entry.podcast.itunes_episode(episode.number)
+    entry.podcast.itunes_episode_type("full")
+    entry.podcast.itunes_explicit(explicit(work.rating))
+
+
+def shelf_feed(runs, base_url: str) -> str:
+    """One feed of every chapter of every work on a shelf, each work's chapters in order."""
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.title("audiofic shelf")
+    fg.link(href=base_url, rel="alternate")
+    fg.description(f"{len(runs)} work{'s' if len(runs) != 1 else ''} read by audiofic: " + "; ".join(run.ready.work.title for run in runs))
+    fg.language(runs[0].ready.work.language if runs else "en")
+    fg.podcast.itunes_type("episodic")
+    fg.podcast.itunes_category("Arts", "Books")
+    fg.podcast.itunes_explicit(max((explicit(run.ready.work.rating) for run in runs), default="no"))
+    for run in runs:
+        work = run.ready.work
+        start = base_time(work, run.manifest.first_render())
+        folder = base_url + quote(run.out_dir.name) + "/"
+        for episode in episodes(run.ready.plan, run.out_dir, run.manifest, run.options.formats):
+            _add_episode(fg, work, identity_key(run.identity), episode, folder, start, f"{work.title}: {episode.title}")
     return fg.rss_str(pretty=True).decode("utf-8")
 
 
@@ -104,19 +128,26 @@ def publish_cover(out_dir: Path, cover: Cover) -> None:
 def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str | None,
             identity: dict) -> None:
     """feed.xml and playlist.m3u8 for the chapters that have files, in chapter order."""
+    found = episodes(the_plan, out_dir, manifest, formats)
+    first = manifest.first_render()
+    base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
+    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity),
+                                                  found, base, COVER_NAME, first))
+    atomic_write(out_dir / "playlist.m3u8", m3u(found, the_plan.work))
+
+
+def episodes(the_plan, out_dir: Path, manifest, formats: tuple[str, ...]) -> list[Episode]:
+    """The chapters that have files, in chapter order (or the M4B when there are none)."""
     fmt = next(iter(per_chapter(formats)), None)
-    episodes = []
+    found = []
     if fmt:
         for cp in the_plan.chapters:
             entry = manifest.get(cp.chapter.number)
             if entry and fmt in entry.get("files", {}) and (out_dir / entry["files"][fmt]).exists():
-                episodes.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / entry["files"][fmt],
-                                        entry["seconds"], fmt))
+                found.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / entry["files"][fmt],
+                                 entry["seconds"], fmt))
     elif manifest.get("m4b") and (out_dir / manifest.get("m4b")["file"]).exists():
         entry = manifest.get("m4b")
-        episodes.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
-    first = manifest.first_render()
-    base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
-    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity),
-                                                  episodes, base, COVER_NAME, first))
-    atomic_write(out_dir / "playlist.m3u8", m3u(episodes, the_plan.work))
+        found.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
+    return found
+

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +31,7 @@ from .errors import AudioficError
 from .files import fresh, partial_name
 from .formats import FORMATS, per_chapter
 from .levels import Levels, encode_to_target, parse_loudness
-from .plan import ChapterPlan, Options, Plan, prepare
+from .plan import ChapterPlan, Options, Plan, Prepared, prepare
 from .publish import publish, publish_cover
 from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
 from .synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
@@ -54,15 +54,15 @@ class Report:
     out_dir: Path | None = None
     m4b: str | None = None  # "written" or "unchanged" when an M4B was asked for
 
-    def line(self) -> str:
+    def line(self, timed: bool = True) -> str:
         speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
         return (
             f"chapters: {self.rendered} rendered, {self.skipped} skipped"
             + (f", {self.retagged} retagged" if self.retagged else "")
             + (f"; m4b {self.m4b}" if self.m4b else "")
             + f"; segments: {self.synthesized} synthesized, {self.cached} cached; "
-            f"audio {format_duration(self.audio_seconds)} in {self.wall_seconds:.1f} s "
-            f"({speed:.0f}x real time)"
+            f"audio {format_duration(self.audio_seconds)}"
+            + (f" in {self.wall_seconds:.1f} s ({speed:.0f}x real time)" if timed else "")
         )
 
 
@@ -73,23 +73,41 @@ def format_duration(seconds: float) -> str:
 
 @dataclass
 class Run:
-    """What every step of one render shares."""
+    """One work's render: what its steps share."""
 
+    options: Options
+    ready: Prepared
     cache: Path
     out_dir: Path
     manifest: Manifest
     report: Report
-    jobs: int
-    progress: ProgressFn | None
     cover: Cover
+    identity: dict
+    todo: list[ChapterPlan] = field(default_factory=list)  # chapters whose files are written again
+    needed: list[ChapterPlan] = field(default_factory=list)  # chapters whose segments must be in the cache
+    error: str | None = None  # why this work failed, when a shelf goes on without it
 
 
-def render(path: Path, options: Options = Options(), progress: ProgressFn | None = None) -> Report:
+def render(path: Path, options: Options = Options(), progress: ProgressFn | None = None,
+           backend: "Backend | None" = None) -> Report:
     started = time.monotonic()
     assemble.require_ffmpeg()
-    formats = tuple(dict.fromkeys(options.formats or ("mp3",)))
-    options = dataclasses.replace(options, formats=formats)
-    jobs = options.jobs or os.cpu_count() or 1
+    options = normalised(options)
+    with contextlib.ExitStack() as held:
+        run = start(path, options, held)
+        process([run], backend or Local(options.jobs), progress)
+        finish(run)
+    run.report.wall_seconds = time.monotonic() - started
+    return run.report
+
+
+def normalised(options: Options) -> Options:
+    return dataclasses.replace(options, formats=tuple(dict.fromkeys(options.formats or ("mp3",))),
+                               jobs=options.jobs or os.cpu_count() or 1)
+
+
+def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
+    """Plan a work, take its folder (the lock stays in `held`) and decide what must be made."""
     level = parse_loudness(options.loudness)
     ready = prepare(path, options)
     work, out_dir, the_plan = ready.work, ready.out_dir, ready.plan
@@ -98,39 +116,39 @@ def render(path: Path, options: Options = Options(), progress: ProgressFn | None
     cache = cache_dir_for(out_dir, options.cache)
     prepare_folders(options.output, out_dir, cache)
     identity = work_identity(work)
-    with WorkLock(out_dir):
-        manifest = Manifest.of(out_dir)
-        manifest.claim(identity)
-        write_cast_file(out_dir / "voices.toml", work, ready.casting)
-        remove_stale_partials(out_dir)
-        apply_levels(the_plan, Levels(cache, level))
-        if jobs > 1:
-            release_engines()  # the workers load their own models
-        for cp in the_plan.chapters:
-            cp.tags.cover_id = cover_id(the_cover)
-        publish_cover(out_dir, the_cover)
-        run = Run(cache, out_dir, manifest, Report(out_dir=out_dir), jobs, progress, the_cover)
-        todo: list[ChapterPlan] = []
-        for cp in the_plan.chapters if per_chapter(formats) else []:
-            entry = manifest.get(cp.chapter.number)
-            if ready.selected is not None and cp.chapter.number not in ready.selected:
-                if entry and _files_current(cp, entry, out_dir, audio=False):
-                    _retag_if_changed(cp, entry, run)  # a new track total
-                continue
-            if not options.force and entry and _files_current(cp, entry, out_dir):
-                _retag_if_changed(cp, entry, run)
-                run.report.skipped += 1
-                run.report.audio_seconds += entry.get("seconds", 0.0)
-                continue
-            todo.append(cp)
-        _synthesize_and_encode(todo, run)
-        if "m4b" in formats and ready.selected is None:
-            _render_m4b(the_plan, run, options.force)
-        elif manifest.get("m4b") or "m4b" in formats:
-            _report_stale_m4b(the_plan, run, "m4b" in formats)
-        publish(the_plan, out_dir, manifest, formats, options.base_url, identity)
-    run.report.wall_seconds = time.monotonic() - started
-    return run.report
+    held.enter_context(WorkLock(out_dir))
+    manifest = Manifest.of(out_dir)
+    manifest.claim(identity)
+    write_cast_file(out_dir / "voices.toml", work, ready.casting)
+    remove_stale_partials(out_dir)
+    apply_levels(the_plan, Levels(cache, level))
+    for cp in the_plan.chapters:
+        cp.tags.cover_id = cover_id(the_cover)
+    publish_cover(out_dir, the_cover)
+    run = Run(options, ready, cache, out_dir, manifest, Report(out_dir=out_dir), the_cover, identity)
+    for cp in the_plan.chapters if per_chapter(options.formats) else []:
+        entry = manifest.get(cp.chapter.number)
+        if ready.selected is not None and cp.chapter.number not in ready.selected:
+            if entry and _files_current(cp, entry, out_dir, audio=False):
+                _retag_if_changed(cp, entry, run)  # a new track total
+            continue
+        if not options.force and entry and _files_current(cp, entry, out_dir):
+            _retag_if_changed(cp, entry, run)
+            run.report.skipped += 1
+            run.report.audio_seconds += entry.get("seconds", 0.0)
+            continue
+        run.todo.append(cp)
+    run.needed = the_plan.chapters if _m4b_wanted(run) and not _m4b_current(run) else run.todo
+    return run
+
+
+def finish(run: Run) -> None:
+    """After the chapters: the M4B, the feed and the playlist."""
+    if _m4b_wanted(run):
+        _render_m4b(run)
+    elif run.manifest.get("m4b") or "m4b" in run.options.formats:
+        _report_stale_m4b(run.ready.plan, run, "m4b" in run.options.formats)
+    publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.options.base_url, run.identity)
 
 
 def apply_levels(the_plan: Plan, levels: Levels) -> None:
@@ -186,25 +204,79 @@ class _Inline:
         pass
 
 
-def _synthesize_and_encode(todo: list[ChapterPlan], run: Run, encode: bool = True) -> None:
-    """Synthesize what the cache lacks in worker processes; encode each chapter as its
+class Backend:
+    """Where segments are synthesized and chapters encoded: this machine (Local) or a Ray
+    cluster (cluster.RayBackend). Both take the same plans and make the same bytes."""
+
+    def synth_pool(self, count: int):
+        """An executor for `count` synthesis jobs: submit(synthesize_job, job, cache) -> Future."""
+        raise NotImplementedError
+
+    def encode(self, cp: ChapterPlan, run: Run, cancel: threading.Event,
+               pending: dict[str, cf.Future]) -> cf.Future:
+        """Write the chapter's files; the future gives (seconds, marks)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class Local(Backend):
+    """This machine: synthesis in worker processes, each chapter encoded in a thread as its
     segments arrive."""
-    if not todo:
+
+    def __init__(self, jobs: int | None = None):
+        self.jobs = jobs or os.cpu_count() or 1
+        self._threads = cf.ThreadPoolExecutor(max_workers=self.jobs)
+
+    def synth_pool(self, count: int):
+        if self.jobs > 1 and count > 1:
+            release_engines()  # the workers load their own models
+            return cf.ProcessPoolExecutor(max_workers=min(self.jobs, count),
+                                          mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
+        return _Inline()
+
+    def encode(self, cp, run, cancel, pending):
+        return self._threads.submit(encode_chapter_files, cp, run.out_dir, run.cache, run.cover, pending,
+                                    cancel.is_set)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+
+
+def process(runs: list[Run], backend: Backend, progress: ProgressFn | None = None, isolate: bool = False) -> None:
+    """Synthesize what the cache lacks for every run (each segment once, however many works
+    share it) and encode each run's chapters as their segments arrive. With `isolate` (a
+    shelf), a work whose chapter fails is marked failed and the others go on."""
+    runs = [run for run in runs if run.needed]
+    if not runs:
+        backend.close()
         return
-    all_keys = {p.key for cp in todo for p in cp.segments}
-    missing, damaged = {}, 0
-    for cp in todo:
-        for p in cp.segments:
-            if p.key not in missing and not cache_entry_ok(path := cache_path(run.cache, p.key)):
-                missing[p.key] = SynthJob(p.key, p.speech, p.voice)
+    missing: dict[tuple[Path, str], SynthJob] = {}
+    users: dict[tuple[Path, str], list[Run]] = {}
+    damaged = 0
+    for run in runs:
+        seen: set[str] = set()
+        for p in (p for cp in run.needed for p in cp.segments):
+            where = (run.cache, p.key)
+            if p.key in seen:
+                continue
+            seen.add(p.key)
+            if where not in missing and not cache_entry_ok(path := cache_path(run.cache, p.key)):
+                missing[where] = SynthJob(p.key, p.speech, p.voice)
                 damaged += path.exists()
+            if where in missing:
+                users.setdefault(where, []).append(run)
+                run.report.synthesized += 1
+            else:
+                run.report.cached += 1
     if damaged:
         warnings.warn(f"{damaged} cached segment{'s were' if damaged > 1 else ' was'} damaged (cut short); "
                       "synthesizing again")
-    run.report.synthesized += len(missing)
-    run.report.cached += len(all_keys) - len(missing)
-    state = {"chapters_total": len(todo) if encode else 0, "chapters_done": 0, "segments_total": len(missing),
-             "segments_done": 0, "started": time.monotonic()}
+    todo = [(run, cp) for run in runs for cp in run.todo]
+    state = {"works_total": len(runs), "works_done": 0, "chapters_total": len(todo), "chapters_done": 0,
+             "segments_total": len(missing), "segments_done": 0, "started": time.monotonic()}
+    chapters_left = {id(run): len(run.todo) for run in runs}
     lock = threading.Lock()
     cancel = threading.Event()
 
@@ -213,48 +285,69 @@ def _synthesize_and_encode(todo: list[ChapterPlan], run: Run, encode: bool = Tru
             if _future is not None:
                 state["segments_done"] += 1
             snapshot = dict(state)
-        if run.progress:
-            run.progress(snapshot)
+        if progress:
+            progress(snapshot)
 
-    if run.jobs > 1 and len(missing) > 1:
-        synth_pool = cf.ProcessPoolExecutor(
-            max_workers=min(run.jobs, len(missing)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-        )
-    else:
-        synth_pool = _Inline()
-    encode_pool = cf.ThreadPoolExecutor(max_workers=max(1, run.jobs))
-    futures: dict[str, cf.Future] = {}
-    encodes: list[cf.Future] = []
+    def failed(run: Run, exc: BaseException) -> None:
+        if not isolate or not isinstance(exc, Exception):
+            raise exc
+        run.error = run.error or _one_line(exc)
+
+    synth_pool = backend.synth_pool(len(missing))
+    futures: dict[tuple[Path, str], cf.Future] = {}
+    encodes: dict[cf.Future, tuple[Run, ChapterPlan]] = {}
     try:
         tick()
-        for key, job in missing.items():
-            futures[key] = synth_pool.submit(synthesize_job, job, run.cache)
-            futures[key].add_done_callback(tick)
-        if not encode:
-            for future in futures.values():
-                future.result()
-            return
-        for cp in todo:
-            encodes.append(encode_pool.submit(_encode_chapter, cp, run, cancel, futures))
-        for future in encodes:
-            run.report.audio_seconds += future.result()
+        for (cache, key), job in missing.items():
+            futures[(cache, key)] = synth_pool.submit(synthesize_job, job, cache)
+            futures[(cache, key)].add_done_callback(tick)
+        pending: dict[Path, dict[str, cf.Future]] = {}
+        for (cache, key), future in futures.items():
+            pending.setdefault(cache, {})[key] = future
+        for run, cp in todo:
+            encodes[backend.encode(cp, run, cancel, pending.get(run.cache, {}))] = (run, cp)
+        for future in cf.as_completed(encodes):
+            run, cp = encodes[future]
+            try:
+                seconds, marks = future.result()
+            except BaseException as exc:  # noqa: BLE001 - one work's failure, or the end of the render
+                failed(run, exc)
+                continue
+            _record_chapter(cp, run, seconds, marks)
+            run.report.audio_seconds += seconds
             run.report.rendered += 1
             with lock:
                 state["chapters_done"] += 1
+                chapters_left[id(run)] -= 1
+                state["works_done"] += chapters_left[id(run)] == 0
             tick()
+        for where, future in futures.items():  # what an M4B needs beyond the chapters
+            try:
+                future.result()
+            except BaseException as exc:  # noqa: BLE001 - as above
+                for run in users[where]:
+                    failed(run, exc)
     except BaseException as exc:
         cancel.set()
-        for future in list(futures.values()) + encodes:
+        for future in list(futures.values()) + list(encodes):
             future.cancel()
         if isinstance(exc, BrokenProcessPool):
-            raise AudioficError("a synthesis worker died (killed, or out of memory); "
-                                "run the same command again to resume") from None
+            raise AudioficError(WORKER_DIED) from None
         raise
     finally:
         synth_pool.shutdown(wait=True, cancel_futures=True)
-        encode_pool.shutdown(wait=True, cancel_futures=True)
+        backend.close()
+
+
+WORKER_DIED = "a synthesis worker died (killed, or out of memory); run the same command again to resume"
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, BrokenProcessPool):
+        return WORKER_DIED
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _chapter_parts(cp: ChapterPlan, cache: Path, pending: dict[str, cf.Future] | None = None):
@@ -275,14 +368,17 @@ def _marks(cp: ChapterPlan, positions: list[int]) -> list[tuple[str, str, int, i
             ("2-end", "End", tail_start, end)]
 
 
-def _encode_chapter(cp: ChapterPlan, run: Run, cancel: threading.Event, pending: dict[str, cf.Future]) -> float:
-    """Encode while the chapter is still being synthesized: each segment is awaited in turn."""
-    outputs = [(fmt, run.out_dir / name) for fmt, name in cp.filenames.items()]
+def encode_chapter_files(cp: ChapterPlan, out_dir: Path, cache: Path, cover: Cover,
+                         pending: dict[str, cf.Future] | None = None,
+                         cancelled: Callable[[], bool] = lambda: False) -> tuple[float, list]:
+    """Encode and tag one chapter's files, each under a temporary name renamed into place.
+    Segments still being synthesized are awaited in turn, so encoding follows synthesis."""
+    outputs = [(fmt, out_dir / name) for fmt, name in cp.filenames.items()]
     positions: list[int] = []
 
     def pcm(marks=None):
-        for chunk in assemble.chapter_pcm(_chapter_parts(cp, run.cache, pending), cp.head_ms, cp.tail_ms, marks):
-            if cancel.is_set():
+        for chunk in assemble.chapter_pcm(_chapter_parts(cp, cache, pending), cp.head_ms, cp.tail_ms, marks):
+            if cancelled():
                 raise AudioficError("render interrupted")
             yield chunk
 
@@ -291,7 +387,7 @@ def _encode_chapter(cp: ChapterPlan, run: Run, cancel: threading.Event, pending:
         seconds = encode_to_target(pcm, temps, cp.level_gain, cp.loudness, positions=positions)
         marks = _marks(cp, positions)
         for fmt, tmp in temps:
-            FORMATS[fmt].write_tags(tmp, cp.tags, run.cover, marks)
+            FORMATS[fmt].write_tags(tmp, cp.tags, cover, marks)
         for (_fmt, tmp), (_fmt2, final) in zip(temps, outputs):
             os.replace(tmp, final)
     except BaseException:
@@ -299,6 +395,11 @@ def _encode_chapter(cp: ChapterPlan, run: Run, cancel: threading.Event, pending:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
+    return seconds, marks
+
+
+def _record_chapter(cp: ChapterPlan, run: Run, seconds: float, marks: list) -> None:
+    """The manifest entry of a chapter just written; files it had under other names go."""
     old = run.manifest.get(cp.chapter.number)
     for name in (old or {}).get("files", {}).values():
         if name not in cp.filenames.values():
@@ -315,11 +416,10 @@ def _encode_chapter(cp: ChapterPlan, run: Run, cancel: threading.Event, pending:
             "pauses": cp.pause_ms,
             "gains": cp.gains,
             "chains": {fmt: cp.chain(fmt) for fmt in cp.filenames},
-            "marks": marks,
+            "marks": [list(m) for m in marks],
             "seconds": seconds,
         },
     )
-    return seconds
 
 
 def m4b_name(slug: str) -> str:
@@ -341,25 +441,32 @@ def _m4b_chapter_map(the_plan: Plan, cache: Path) -> str:
     return "\n".join(meta) + "\n"
 
 
-def _render_m4b(the_plan: Plan, run: Run, force: bool) -> None:
-    """The whole work in one M4B with a chapter mark per chapter (QuickTime and Nero)."""
+def _m4b_wanted(run: Run) -> bool:
+    return "m4b" in run.options.formats and run.ready.selected is None
+
+
+def _m4b_current(run: Run) -> bool:
+    entry = run.manifest.get("m4b")
+    return bool(not run.options.force and entry and entry.get("audio") == _m4b_hash(run.ready.plan)
+                and (run.out_dir / entry["file"]).exists())
+
+
+def _render_m4b(run: Run) -> None:
+    """The whole work in one M4B with a chapter mark per chapter (QuickTime and Nero), from
+    segments `process` has put in the cache."""
+    the_plan = run.ready.plan
     final = run.out_dir / m4b_name(the_plan.slug)
     album_tags = the_plan.chapters[0].tags
-    audio = _m4b_hash(the_plan)
     entry = run.manifest.get("m4b")
     has_chapter_files = any(cp.filenames for cp in the_plan.chapters)
     report = run.report
-    if not force and entry and entry.get("audio") == audio and final.exists():
+    if _m4b_current(run):
         if entry.get("tags") != album_tags.as_dict():
             write_tags_in_place(final, "m4b", album_tags, run.cover)
             run.manifest.set("m4b", entry | {"tags": album_tags.as_dict()})
         report.m4b = "unchanged"
         report.audio_seconds += 0 if has_chapter_files else entry.get("seconds", 0.0)
         return
-    cached_before = report.cached
-    _synthesize_and_encode(the_plan.chapters, run, encode=False)
-    if has_chapter_files:  # the chapters' own pass already counted these segments
-        report.cached = cached_before
     meta_path = fresh(partial_name(run.out_dir / "chapters.ffmeta"))
     meta_path.write_text(_m4b_chapter_map(the_plan, run.cache), "utf-8")
     tmp = fresh(partial_name(final))
@@ -377,7 +484,8 @@ def _render_m4b(the_plan: Plan, run: Run, force: bool) -> None:
         for leftover in (tmp, meta_path):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-    run.manifest.set("m4b", {"file": final.name, "audio": audio, "tags": album_tags.as_dict(), "seconds": seconds})
+    run.manifest.set("m4b", {"file": final.name, "audio": _m4b_hash(the_plan), "tags": album_tags.as_dict(),
+                             "seconds": seconds})
     report.m4b = "written"
     report.audio_seconds += 0 if has_chapter_files else seconds
 

@@ -110,4 +110,6 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000,
 
 
 def feeds(folder: Path) -> list[Path]:
-    return sorted(p.relative_to(folder) for p in folder.glob("*/feed.xml"))
+    """Each work's feed, and a shelf's own feed or OPML list of feeds first."""
+    shelf = [p for p in (folder / "feed.xml", folder / "shelf.opml") if p.is_file()]
+    return [p.relative_to(folder) for p in shelf] + sorted(p.relative_to(folder) for p in folder.glob("*/feed.xml"))

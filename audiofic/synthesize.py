@@ -23,6 +23,7 @@ from pathlib import Path
 from .engines import get_engine, write_wav
 from .formats import SAMPLE_RATE
 from .errors import AudioficError
+from .files import writer_id
 from .model import Voice
 
 MIN_WORDS_PER_MINUTE_FACTOR = 2.0  # audio shorter than words / (rate * this) is not complete
@@ -95,7 +96,7 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.parent.is_symlink():
         raise AudioficError(f"{final.parent} is a symbolic link; audiofic does not write through links in its cache")
-    tmp = final.with_name(f".{job.key}.{os.getpid()}.tmp.wav")
+    tmp = final.with_name(f".{job.key}.{writer_id()}.tmp.wav")
     if not job.text.strip():  # nothing left to say (a line of emoji): a moment of silence, no engine
         write_wav(tmp, b"\0\0" * (SAMPLE_RATE // 10), SAMPLE_RATE)
         os.replace(tmp, final)

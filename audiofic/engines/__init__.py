@@ -10,6 +10,7 @@ an engine from elsewhere is named by its import path, `package.module:Class`.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
 import pkgutil
@@ -143,6 +144,9 @@ def _problem(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_LIBC = ctypes.CDLL(None)
+
+
 def in_fresh_child(speak: Callable[[], None], what: str) -> None:
     """Run `speak` in a forked child of this process as it is now, and wait for it.
 
@@ -157,6 +161,7 @@ def in_fresh_child(speak: Callable[[], None], what: str) -> None:
         pid = os.fork()
     if pid == 0:  # the child: speak, report, and leave without running any Python clean-up
         os.close(read)
+        _LIBC.srand(1)  # the C library's noise as a new process has it, whatever the parent drew
         problem = None
         try:
             speak()
