@@ -15,6 +15,7 @@ import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from .attribute import attribute
@@ -62,6 +63,29 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
     warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator)
     return Casting(characters, narrator, entries, new)
+
+
+def cast_notes(entries: list[CastEntry], few: int = 2) -> dict[str, list[str]]:
+    """What a user should look at in a cast: characters heard only a line or two (a name
+    discovery may have mistaken), and two names that may be one person ("Will" and "Willow":
+    one is the other's start, or they differ by a letter)."""
+    notes: dict[str, list[str]] = {}
+    for entry in entries:
+        if 0 < entry.lines <= few:
+            notes.setdefault(entry.character.name, []).append(f"only {entry.lines} line{'s' * (entry.lines > 1)}")
+    names = {e.character.name: {n.lower() for n in e.character.names()} for e in entries}
+    for name, forms in names.items():
+        for other, other_forms in names.items():
+            if other != name and any(_may_be(a, b) or _may_be(b, a) for a in forms for b in other_forms):
+                notes.setdefault(name, []).append(f"may be {other}")
+    return notes
+
+
+def _may_be(a: str, b: str) -> bool:
+    first_a, first_b = a.split()[0], b.split()[0]
+    if len(first_a) >= 3 and first_b.startswith(first_a) and first_a != first_b:
+        return True  # "will" → "willow"
+    return len(first_a) >= 4 and SequenceMatcher(None, first_a, first_b).ratio() >= 0.8  # a letter off
 
 
 def warn_about_pins(work: Work, characters: list[Character], overrides: dict[tuple[int, int], str]) -> None:
@@ -156,7 +180,7 @@ THOUGHT_PACE = 0.9  # thoughts are read a little slower than the narration aroun
 def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | None = None) -> tuple[str, Voice]:
     """(who reads it, which voice): the narrator, a character, or the generic dialogue voice;
     *italic thoughts* in the narrator's voice a little slower (softer comes from its level)."""
-    if segment.kind == DIALOGUE:
+    if segment.kind == DIALOGUE and segment.rule != "quoted":  # scare quotes stay in the narrator's voice
         if cast and segment.speaker in cast:
             return segment.speaker, cast[segment.speaker].voice
         return "dialogue", config.dialogue

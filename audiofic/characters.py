@@ -51,6 +51,13 @@ SPEECH_VERBS = (
     "accosted accosts addressed"
 ).split() + ["went on", "goes on", "broke in", "cut in", "put in", "chimed in", "called out", "cried out",
              "spoke up", "piped up", "burst out", "broke out"]
+SPEECH_VERBS += (
+    "encouraged encourages informed informs questioned soothed soothes coaxed coaxes assured assures reassured "
+    "reassures chided chides scolded scolds consoled consoles prodded cajoled cajoles chortled chortles huffed "
+    "huffs crooned croons babbled babbles rambled rambles confirmed confirms supplied "
+    # the present tense a story told in it uses: "I ask", "she whispers"
+    "ask scream shout yell"
+).split() + ["pointed out", "trailed off"]
 SPEECH_VERB_SET = set(SPEECH_VERBS)
 
 NOT_NAMES = set(
@@ -66,7 +73,7 @@ NOT_NAMES = set(
     Chapter Part Book Prologue Epilogue Mr Mr. Mrs Mrs. Miss Ms Ms. Dr Dr. Sir Madam Ma'am Mum Mom Mommy Dad
     Daddy Mother Father Captain Colonel Lady Good Great Little Old New Poor Dear Right Left Don't Can't Won't
     Let Let's Come Go Get Look See Wait Stop No-one Alright Uh-huh Shh Damn Bloody Fuck Shit Jeez Wow Ouch
-    Ooh Mmm Argh Gah Ugh Whoa Hush Listen Remember Maybe Besides However Instead Meanwhile Finally First
+    Ooh Mmm Argh Gah Ugh Whoa Hush Yeah Yep Yup Nope Nah Gee Geez Aww Oops Hmph Psst Ahem Sure Fine Listen Remember Maybe Besides However Instead Meanwhile Finally First
     Im Ive Id Ill Youre Dont Cant Wont Didnt Isnt Thats Whats Theres Hes Shes Its Lets Wasnt Couldnt
     Second Last Next One Two Three Four Five Six Seven Eight Nine Ten Hundred Thousand Mars Earth English
     French German American British Street Road House Hall Park Church School Town City Castle Room""".split()
@@ -204,13 +211,28 @@ def infer_genders(names: list[str], text: str) -> dict[str, str]:
                     break
             counts[name][0] += len(_PRONOUN_MALE.findall(window))
             counts[name][1] += len(_PRONOUN_FEMALE.findall(window))
-    for name, (male, female) in counts.items():
+    def judge(male: float, female: float) -> str:
         if male > female * 1.5 and male >= 2:
-            genders[name] = "male"
-        elif female > male * 1.5 and female >= 2:
-            genders[name] = "female"
-        else:
-            genders[name] = "unknown"
+            return "male"
+        if female > male * 1.5 and female >= 2:
+            return "female"
+        return "unknown"
+
+    for name, (male, female) in counts.items():
+        genders[name] = judge(male, female)
+    # A story told mostly from one character's point of view says "she" (or "he") around every
+    # other name too: the others' pronouns of that gender are weighed down by how much more the
+    # text uses them than the other kind.
+    female_text, male_text = len(_PRONOUN_FEMALE.findall(text)) + 1, len(_PRONOUN_MALE.findall(text)) + 1
+    dominant = "female" if female_text > male_text else "male"
+    side = 1 if dominant == "female" else 0
+    pov = max((n for n in counts if genders[n] == dominant), key=lambda n: counts[n][side], default=None)
+    for name, (male, female) in counts.items():
+        if pov and name != pov:
+            if dominant == "female":
+                genders[name] = judge(male, female * male_text / female_text)
+            else:
+                genders[name] = judge(male * female_text / male_text, female)
     return genders
 
 
@@ -227,10 +249,14 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
         addressed[_trim_name(m.group(1))] += 1
     mentions = Counter()
     subjects = Counter()
+    placed = Counter()  # "in Sunnydale", "to Sunnydale": a place, not a person
     for m in _NAME.finditer(text):
         name = _trim_name(m.group())
         if not name:
             continue
+        if re.search(r"\b(?:in|to|from|at|near|into|across|outside|inside|around)\s+(?:the\s+)?$",
+                     text[max(0, m.start() - 12):m.start()]):
+            placed[name] += 1
         before = text[max(0, m.start() - 3):m.start()]
         sentence_start = m.start() == 0 or re.search(r"(?:[.!?\"“”]\s*|\n\s*)$", before)
         if sentence_start and " " not in name and name not in speaking:
@@ -253,6 +279,17 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
         trimmed = _trim_name(name)
         if trimmed and trimmed not in NOT_NAMES and speaking[name] >= 2:
             names.add(trimmed)
+    lowercase = Counter(re.findall(r"\b[a-z]+\b", text))
+    for name in list(names):
+        total = mentions.get(name, 0) + speaking.get(name, 0)
+        if " " in name or speaking.get(name, 0) >= 2:
+            continue
+        if lowercase[name.lower()] >= 3 and 2 * lowercase[name.lower()] >= total:
+            names.discard(name)  # "Dark", "Will", "Goddess": a word of the language written with a capital
+        elif placed[name] * 2 >= total:
+            names.discard(name)  # "back to Sunnydale"
+        elif name.endswith("s") and name[:-1] in names:
+            names.discard(name)  # "Spikes": a possessive with its apostrophe lost
     for name, count in mentions.items():  # "Spike Spiegel", once, is Spike's full name
         parts = name.split()
         if count and len(parts) > 1 and parts[0] in names and not set(parts) & NOT_NAMES:

@@ -188,7 +188,8 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
 @chapter_option
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Where the work's own voices.toml is looked for.")
-@click.option("--explain", is_flag=True, help="Show which attribution rule decided each dialogue line.")
+@click.option("--explain", is_flag=True,
+              help="Show which attribution rule decided each dialogue line, and how sure it is.")
 @click.option("--spoken", is_flag=True, help="Show the words as they will be said (numbers, lexicon, …).")
 @notes_option
 @summary_option
@@ -197,6 +198,7 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
 @friendly
 def script(file, fmt, voices, chapters, output, title, author, explain, spoken, notes, no_summary):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
+    from .attribute import CONFIDENCE
     from .plan import prepare
 
     ready = prepare(file, Options(output=output, voices=voices, chapters=chapters, title=title, author=author,
@@ -217,9 +219,10 @@ def script(file, fmt, voices, chapters, output, title, author, explain, spoken, 
                 }
                 if explain:
                     record["rule"] = seg.rule if seg.kind == "dialogue" else None
+                    record["confidence"] = CONFIDENCE.get(seg.rule) if seg.kind == "dialogue" else None
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
-                rule = f"[{seg.rule}] " if explain and seg.kind == "dialogue" else ""
+                rule = f"[{seg.rule}, {CONFIDENCE.get(seg.rule, '?')}] " if explain and seg.kind == "dialogue" else ""
                 shown = p.speech if spoken else seg.text
                 click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {rule}{shown}")
 
@@ -284,11 +287,16 @@ def cast(file, voices, output, notes, title, author):
     ready = prepare(file, Options(output=output, voices=voices, title=title, author=author, notes=notes),
                     find_new=True, check_voices=False)
     work, casting = ready.work, ready.casting
+    from .cast import cast_notes
+
+    notes_for = cast_notes(list(casting.entries.values()))
     click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
         c, v = entry.character, entry.voice
         voice = f"{v.voice} p{int(v.pitch)}" + (" (narrator)" if c.name == casting.narrator else "")
-        click.echo(f"{c.name[:24]:<24} {c.gender:<8} {entry.lines:>5} {entry.words:>6}  {voice:<22} {', '.join(c.aliases)}")
+        marks = "".join(f"  [{note}]" for note in notes_for.get(c.name, []))
+        click.echo(f"{c.name[:24]:<24} {c.gender:<8} {entry.lines:>5} {entry.words:>6}  {voice:<22} "
+                   f"{', '.join(c.aliases)}{marks}")
     unknown = sum(1 for ch in work.chapters for s in ch.segments if s.kind == "dialogue" and not s.speaker)
     click.echo(f"\nunattributed dialogue lines (read by the [dialogue] voice): {unknown}")
     if casting.new:
