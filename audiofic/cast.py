@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .attribute import attribute
-from .characters import Character, discover, infer_gender
+from .attribute import attribute, chat_sender
+from .characters import Character, NameIndex, discover, infer_gender
 from .config import Config
 from .engines import Palette, get_engine
 from .files import atomic_write
@@ -54,6 +54,7 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
         seeded = [] if characters else tagged_characters(work, body, discovered)
         known = {n for c in characters + seeded for n in c.names()}
         new = seeded + [found for found in discovered if not known & set(found.names())]
+        new += chat_senders(work, characters + new)
     if not characters:
         # First render: the cast is the work's character tags plus what discovery finds.
         # Afterwards the voices file is the cast, so a new chapter never re-attributes old
@@ -86,6 +87,15 @@ def _may_be(a: str, b: str) -> bool:
     if len(first_a) >= 3 and first_b.startswith(first_a) and first_a != first_b:
         return True  # "will" → "willow"
     return len(first_a) >= 4 and SequenceMatcher(None, first_a, first_b).ratio() >= 0.8  # a letter off
+
+
+def chat_senders(work: Work, known: list[Character]) -> list[Character]:
+    """The senders of chat and text-message logs whom no known character answers to."""
+    index = NameIndex(known)
+    senders = [seg.speaker for chapter in work.chapters for seg in chapter.segments
+               if seg.rule == "chat" and seg.speaker]
+    return [Character(sender) for sender in dict.fromkeys(senders) if chat_sender(sender, index) == sender
+            and sender not in {c.name for c in known}]
 
 
 def warn_about_pins(work: Work, characters: list[Character], overrides: dict[tuple[int, int], str]) -> None:

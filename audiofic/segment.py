@@ -236,8 +236,23 @@ def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "
         segments.append(Segment(HEADING, heading, h_start, h_end, pause_after="heading"))
     text, base = chapter.text, chapter.offset
     carried_open = False
-    for p_index, (p_start, p_end) in enumerate(paragraphs(text)):
+    spans = paragraphs(text)
+    chats = chat_paragraphs([text[a:b] for a, b in spans])
+    for p_index, (p_start, p_end) in enumerate(spans):
         para = text[p_start:p_end]
+        if p_index in chats:
+            if segments:
+                segments[-1].pause_after = "turn" if segments[-1].pause_after == "none" else segments[-1].pause_after
+            for sender, m_start, m_end in chats[p_index]:
+                a, b = _strip_span(para, m_start, m_end)
+                if has_words(para[a:b]):
+                    segments.append(Segment(DIALOGUE, para[a:b], base + p_start + a, base + p_start + b,
+                                            pause_after="turn", paragraph=p_index, speaker=sender, rule="chat",
+                                            style="chat"))
+            if segments:
+                segments[-1].pause_after = "paragraph"
+            carried_open = False
+            continue
         if is_scene_break(para):
             if segments:
                 segments[-1].pause_after = "scene"
@@ -275,6 +290,39 @@ def segment_chapter(chapter: Chapter, heading: str | None = None, style: str = "
                 )
                 continues = False
     return segments
+
+
+# A chat or text-message line: an optional timestamp ("[21:04]", "9:15 PM -"), a sender (a name of
+# one or two words, or a handle such as @sunnyD) and a colon, then the message.
+_CHAT_LINE = re.compile(
+    r"[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?[ \t]*(?:[AaPp]\.?[Mm]\.?)?[\])]?[ \t]*[-–—]?[ \t]*)?"
+    r"(@?[A-Za-z][\w.'’-]{0,24}(?:[ \t][A-Z][\w.'’-]{0,24})?)[ \t]*(?:\([^)\n]{0,20}\))?[ \t]*:[ \t]+(\S[^\n]*)")
+_NOT_SENDERS = {"note", "notes", "a/n", "an", "summary", "warning", "warnings", "rating", "chapter", "author",
+                "title", "fandom", "fandoms", "disclaimer", "edit", "update", "ps", "p.s", "tags", "pairing",
+                "characters", "words", "series", "status", "beta", "prompt", "posted", "part"}
+
+
+def chat_paragraphs(paras: list[str]) -> dict[int, list[tuple[str, int, int]]]:
+    """Paragraphs that are chat or text-message logs: every line `Sender: message`, in a run of
+    at least two messages from at least two senders (so "Note: …" is never taken for one).
+    Gives each such paragraph's (sender, message start, message end)."""
+    parsed: dict[int, list[tuple[str, int, int]]] = {}
+    for i, para in enumerate(paras):
+        lines = [m for m in re.finditer(r"[^\n]+", para) if m.group().strip()]
+        found = [(_CHAT_LINE.fullmatch(line.group()), line.start()) for line in lines]
+        if found and all(m and m.group(1).lower().rstrip(".") not in _NOT_SENDERS for m, _ in found):
+            parsed[i] = [(m.group(1), at + m.start(2), at + m.end(2)) for m, at in found]
+    chats: dict[int, list[tuple[str, int, int]]] = {}
+    run: list[int] = []
+    for i in range(len(paras) + 1):
+        if i in parsed and (not run or run[-1] == i - 1):
+            run.append(i)
+            continue
+        messages = [m for j in run for m in parsed[j]]
+        if len(messages) >= 2 and len({sender for sender, _, _ in messages}) >= 2:
+            chats.update({j: parsed[j] for j in run})
+        run = [i] if i in parsed else []
+    return chats
 
 
 THOUGHT = "thought"

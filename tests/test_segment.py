@@ -120,3 +120,37 @@ def test_no_word_is_ever_lost(parts, style):
     assert segment_words(segs) == spoken_words(text)
     for s in segs:
         assert text[s.start:s.end] == s.text and WORD.search(s.text)
+
+
+def test_chat_logs_are_messages_in_their_senders_voices_without_timestamps():
+    from audiofic.segment import chat_paragraphs
+
+    paras = ["She opened the group chat.", "[23:02] Mara: anyone awake??\n[23:03] @tobes: always",
+             "9:15 PM - Tobias: bring coffee", "Mara (21:40): ok", "Note: not a chat.",
+             "Summary: nor this.\nWarning: nor this."]
+    chats = chat_paragraphs(paras)
+    assert sorted(chats) == [1, 2, 3]
+    assert [(sender, paras[1][a:b]) for sender, a, b in chats[1]] == [("Mara", "anyone awake??"),
+                                                                     ("@tobes", "always")]
+    assert [(s, paras[2][a:b]) for s, a, b in chats[2]] == [("Tobias", "bring coffee")]
+    assert chat_paragraphs(["Mara: one", "Mara: two"]) == {}  # one sender alone is not a conversation
+
+
+def test_chat_senders_resolve_to_the_cast_and_every_message_is_spoken(tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    story = tmp_path / "chat.txt"
+    story.write_text("Title: Group Chat\n\nMara opened the chat.\n\n[23:02] Mara: anyone awake??\n"
+                     "[23:03] @tobes: always\n[23:04] Ines: go to sleep\n\nShe smiled.\n", "utf-8")
+    voices = tmp_path / "cast.toml"
+    voices.write_text('[characters.Mara]\ngender = "female"\n[characters.Tobias]\naliases = ["@tobes"]\n'
+                      'gender = "male"\n[characters.Ines]\ngender = "female"\n', "utf-8")
+    out = run_cli("script", story, "--format", "jsonl", "--voices", voices, "--explain")
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    chat = [(r["speaker"], r["spoken"], r["rule"]) for r in records if r["kind"] == "dialogue"]
+    assert chat == [("Mara", "anyone awake?", "chat"), ("Tobias", "always", "chat"), ("Ines", "go to sleep", "chat")]
+    voices_used = {r["speaker"]: r["voice"] for r in records if r["kind"] == "dialogue"}
+    assert len(set(voices_used.values())) == 3  # three senders, three voices
+    assert not any("23:0" in r["spoken"] for r in records)  # timestamps are not read
