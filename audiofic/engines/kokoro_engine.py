@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, neural
+from . import Engine, Palette, VoiceInfo, in_fresh_child, length_scale_for, neural
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 500
@@ -30,9 +30,10 @@ NEUTRAL = ("jm_kumo:0.5+jf_alpha:0.5", "jm_kumo:0.5+jf_gongitsune:0.5", "jm_kumo
 # espeak-ng's IPA diphthongs and affricates as Kokoro's English training phonemes write them.
 TO_KOKORO = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("dʒ", "ʤ"),
              ("tʃ", "ʧ"), ("ɚ", "əɹ")]
-# Words per minute of each voice at speed 1 on the pace passages (engines.measure_pace), measured once (a blend's pace is
-# the weighted mean of its voices'), so no render spends time measuring them again.
-PACE = {"jf_alpha": 191.7, "jf_gongitsune": 153.7, "jf_nezumi": 165.9, "jf_tebukuro": 164.6, "jm_kumo": 178.8}
+# Words per minute of each voice on the pace passages (engines.measure_pace) at speed 1 and at speed 1 / engines.SLOW,
+# measured once (a blend's pace is the weighted mean of its voices'), so no render spends time measuring them again.
+PACE = {"jf_alpha": (206.8, 133.1), "jf_gongitsune": (165.8, 108.8), "jf_nezumi": (178.9, 115.7),
+        "jf_tebukuro": (177.5, 115.3), "jm_kumo": (192.9, 125.1)}
 
 
 def _data():
@@ -95,7 +96,7 @@ class KokoroEngine(Engine):
         import onnxruntime
 
         model = (_data() / "model.sha256").read_text().strip()[:16]
-        return f"kokoro-onnx 1; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
+        return f"kokoro-onnx 2; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
 
     # -- speech
 
@@ -138,8 +139,9 @@ class KokoroEngine(Engine):
 
     def _speed(self, voice: str, rate: float) -> float:
         """`rate` is words per minute of speech; a blend's pace is its voices' measured paces, weighted."""
-        pace = sum(PACE[name] * weight for name, weight in parse_blend(voice))
-        return max(0.5, min(2.0, rate / pace))
+        blend = parse_blend(voice)
+        pace = [sum(PACE[name][i] * weight for name, weight in blend) for i in (0, 1)]
+        return max(0.5, min(2.0, 1 / length_scale_for(rate, *pace)))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)

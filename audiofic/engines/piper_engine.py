@@ -14,9 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, measure_pace, neural
+from . import SLOW, Engine, Palette, VoiceInfo, in_fresh_child, length_scale_for, measure_pace, neural
 
-PACKAGED_PACE = {"joe": 199.9}  # words per minute at length scale 1 on the pace passages, measured once
+# Words per minute on the pace passages at length scale 1 and at engines.SLOW, measured once.
+PACKAGED_PACE = {"joe": (213.7, 156.2)}
 
 
 def _packaged() -> dict[str, Path]:
@@ -47,7 +48,7 @@ class PiperEngine(Engine):
 
     def __init__(self) -> None:
         self._models: dict[Path, tuple] = {}
-        self._pace: dict[str, float] = dict(PACKAGED_PACE)
+        self._pace: dict[str, tuple[float, float]] = dict(PACKAGED_PACE)
 
     # -- voices
 
@@ -99,7 +100,7 @@ class PiperEngine(Engine):
         import onnxruntime
 
         model = f"; model {neural.file_hash(self._resolve(voice)[0])}" if voice else ""
-        return f"piper-onnx 1; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}{model}"
+        return f"piper-onnx 2; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}{model}"
 
     # -- speech
 
@@ -144,10 +145,11 @@ class PiperEngine(Engine):
         in_fresh_child(child, f"Piper could not speak a segment of {len(text)} characters")
 
     def _length_scale(self, voice: str, model: Path, speaker: str | None, rate: float) -> float:
-        """`rate` is words per minute of speech: the voice's own pace is measured once."""
+        """`rate` is words per minute of speech: the voice's own pace is measured once, at two scales."""
         if voice not in self._pace:
-            self._pace[voice] = measure_pace(lambda text, out: self._speak(model, speaker, text, 1.0, 1.0, out))
-        return max(0.3, min(3.0, self._pace[voice] / rate))
+            self._pace[voice] = tuple(measure_pace(lambda text, out, s=scale: self._speak(model, speaker, text, s, 1.0, out))
+                                      for scale in (1.0, SLOW))
+        return max(0.3, min(3.0, length_scale_for(rate, *self._pace[voice])))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         model, speaker = self._resolve(voice.voice)
