@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import rank
 from .characters import SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex
 from .model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
@@ -64,7 +65,7 @@ _SENTENCE_END = re.compile(rf"(?<=[.!?;]){_ABBREVIATIONS}\s+")
 # (fan fiction and novels): high is right about 19 times in 20, medium 9 in 10, low 6 in 7.
 CONFIDENCE = {"override": "high", "chat": "high", "explicit": "high", "first-person": "high", "continued": "high",
               "quoted": "high", "pronoun": "high", "vocative": "medium", "voice": "medium", "beat": "low",
-              "turns": "low", "unknown": "none"}
+              "turns": "low", "ranked": "medium", "unknown": "none"}
 
 
 @dataclass
@@ -93,9 +94,10 @@ class Turn:
 
 
 def attribute(work: Work, cast: list[Character] | None = None, narrator: str | None = None,
-              overrides: dict[tuple[int, int], str] | None = None) -> str | None:
+              overrides: dict[tuple[int, int], str] | None = None, collect: list | None = None) -> str | None:
     """Set `speaker` and `rule` on every dialogue segment of the work, in place; return the
-    first-person narrator character (given, or found from how others address them)."""
+    first-person narrator character (given, or found from how others address them).
+    `collect` (for training the ranker) receives each open line's turn and candidates instead."""
     cast = cast or []
     index = NameIndex(cast)
     genders = {c.name: c.gender for c in cast}
@@ -137,6 +139,17 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     _propagate_continued(turns)
     _alternate(turns, narrators)
     _propagate_continued(turns)
+    model = rank.weights()
+    if model or collect is not None:
+        for i, turn in enumerate(turns):
+            if turn.rule in rank.OPEN_RULES and not turn.continues:
+                found = rank.candidates(turns, i, mentions, index, narrators.get(turn.chapter), genders)
+                if collect is not None:
+                    collect.append((turn, found))
+                    continue
+                best, _p = rank.choose(found, model)
+                turn.speaker, turn.rule = (best, "ranked") if best else (None, None)
+        _propagate_continued(turns)
     for turn in turns:
         for seg in turn.dialogue:
             seg.speaker, seg.rule = turn.speaker, (turn.rule if turn.speaker else "unknown")

@@ -17,6 +17,7 @@ found is one of the gold speaker's names.
 from __future__ import annotations
 
 import ast
+import os
 import bisect
 import csv
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from audiofic import rank  # noqa: E402
 from audiofic.attribute import attribute  # noqa: E402
 from audiofic.characters import Character, discover  # noqa: E402
 from audiofic.ingest import normalise_newlines, parse_text  # noqa: E402
@@ -235,6 +237,12 @@ def main() -> None:
     pdnc = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "pdnc-dev"
     report(pdnc, given=True)
     report(pdnc, given=False)
+    report_fanfic()
+    # The learned ranker (audiofic/rank.py) for the lines the rules leave open: its effect, on.
+    os.environ["AUDIOFIC_RANKER"] = "on"
+    rank.weights.cache_clear()
+    print("\n######## with the ranker on (AUDIOFIC_RANKER=on) ########")
+    report(pdnc, given=True)
     report_fanfic()
 
 

@@ -267,3 +267,31 @@ def test_script_explain_gives_each_lines_rule_and_confidence(tmp_path):
     assert all(conf in ("high", "medium", "low", "none") for _, conf in dialogue)
     text = run_cli("script", story, "--explain").stdout
     assert "[explicit, high]" in text
+
+
+def test_the_ranker_scores_candidates_and_keeps_weak_lines_neutral(monkeypatch):
+    from audiofic import rank
+
+    text = ('"Are you cold?" asked Mara.\n\n"A little," said Tobias.\n\n"Then come inside."\n\n'
+            'The wind rose over the hill.\n\n"Tobias, look."')
+    collected = []
+    work = parse_text(text)
+    for chapter in work.chapters:
+        chapter.segments = segment_chapter(chapter, None)
+    attribute(work, PAIR, collect=collected)
+    turn, found = collected[0]  # "Then come inside." is left to turn-taking
+    assert turn.dialogue[0].text == "Then come inside."
+    assert found["Mara"]["prev2"] == 1.0 and found["Tobias"]["prev"] == 1.0
+    last = next(f for t, f in collected if t.dialogue[0].text.startswith("Tobias"))
+    assert last["Tobias"]["addressed_here"] == 1.0
+    # With the shipped model on, a clear turn-taking line is kept; an impossible bar is neutral.
+    monkeypatch.setenv("AUDIOFIC_RANKER", "on")
+    rank.weights.cache_clear()
+    try:
+        model = rank.weights()
+        assert rank.choose(found, model)[0] == "Mara"
+        assert rank.choose(found, (model[0], 1.01)) == (None, rank.likeliest(found, model[0])[1])
+        assert [s for _, s, _ in said(text, PAIR)][2] == "Mara"
+    finally:
+        monkeypatch.delenv("AUDIOFIC_RANKER")
+        rank.weights.cache_clear()
