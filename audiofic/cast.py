@@ -55,12 +55,17 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
         known = {n for c in characters + seeded for n in c.names()}
         new = seeded + [found for found in discovered if not known & set(found.names())]
         new += chat_senders(work, characters + new)
-    if not characters:
+    first_render = not characters
+    if first_render:
         # First render: the cast is the work's character tags plus what discovery finds.
         # Afterwards the voices file is the cast, so a new chapter never re-attributes old
         # ones; newcomers are only reported.
         characters, new = new, []
     narrator = attribute(work, characters, config.narrator_character, config.overrides)
+    if first_render:  # a name that never speaks needs no voice: it is listed, not cast
+        lines, _words = speaking_counts(work)
+        new = [c for c in characters if not lines[c.name] and c.name != narrator]
+        characters = [c for c in characters if lines[c.name] or c.name == narrator]
     warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator)
     return Casting(characters, narrator, entries, new)

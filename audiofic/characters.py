@@ -183,11 +183,19 @@ def infer_gender(name: str, text: str) -> str:
     return infer_genders([name], text)[name]
 
 
+_OBJECT_BEFORE = re.compile(r"\b(?!(?:and|but|then|while|when|as|so|because|if|or|until|that|where)\b)[a-z]+\s+$")
+SCENE = 20_000  # characters: about a scene or a chapter, where one point of view holds
+
+
 def infer_genders(names: list[str], text: str) -> dict[str, str]:
     """From a title, else from the pronouns that follow the name where it is a subject:
     "Willow sighed. She …" and "Spike ran his hand …" (but not "her": object or possessive).
-    One pass over the text for all names, so the cost does not grow with the cast."""
-    genders, counts = {}, {}
+
+    A scene told from one character's point of view says "she" (or "he") around every other
+    name in it too, so in each stretch of text (SCENE) the pronouns of its point-of-view
+    character's gender are weighed down, for everyone else, by how much more that stretch
+    uses them than the other kind. One pass over the text for all names."""
+    genders, scenes = {}, {}
     for name in names:
         first = name.split()[0] if name.split() else ""
         if first in MALE_TITLES:
@@ -195,45 +203,54 @@ def infer_genders(names: list[str], text: str) -> dict[str, str]:
         elif first in FEMALE_TITLES:
             genders[name] = "female"
         else:
-            counts[name] = [0, 0]
-    if counts:
-        alternatives = "|".join(re.escape(n) for n in sorted(counts, key=len, reverse=True))
-        # Zero-width, so "Giles" inside "Mr. Giles sighed" counts for both names, as it would alone.
-        for m in re.finditer(rf"(?<![\w'’`])(?=({alternatives})(?![\w'’`])\s+[a-z])", text):
-            name = m.group(1)
-            end = m.start() + len(name)
-            window = text[end:end + 200]
-            sentences = re.split(r"(?<=[.!?])[\"”’']?\s+", window)
-            window = sentences[0] + (" " + " ".join(sentences[1].split()[:2]) if len(sentences) > 1 else "")
-            for other in _NAME.finditer(window, 1):
-                if _trim_name(other.group()) and _trim_name(other.group()) != name:
-                    window = window[: other.start()]  # pronouns after another name are theirs
-                    break
-            counts[name][0] += len(_PRONOUN_MALE.findall(window))
-            counts[name][1] += len(_PRONOUN_FEMALE.findall(window))
-    def judge(male: float, female: float) -> str:
-        if male > female * 1.5 and male >= 2:
-            return "male"
-        if female > male * 1.5 and female >= 2:
-            return "female"
-        return "unknown"
+            scenes[name] = defaultdict(lambda: [0, 0])
+    if not scenes:
+        return genders
+    alternatives = "|".join(re.escape(n) for n in sorted(scenes, key=len, reverse=True))
+    # Zero-width, so "Giles" inside "Mr. Giles sighed" counts for both names, as it would alone.
+    for m in re.finditer(rf"(?<![\w'’`])(?=({alternatives})(?![\w'’`])\s+[a-z])", text):
+        name = m.group(1)
+        end = m.start() + len(name)
+        window = text[end:end + 200]
+        sentences = re.split(r"(?<=[.!?])[\"”’']?\s+", window)
+        window = sentences[0] + (" " + " ".join(sentences[1].split()[:2]) if len(sentences) > 1 else "")
+        for other in _NAME.finditer(window, 1):
+            if _trim_name(other.group()) and _trim_name(other.group()) != name:
+                window = window[: other.start()]  # pronouns after another name are theirs
+                break
+        counts = scenes[name][m.start() // SCENE]
+        if _OBJECT_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+            # "she heard Angel chuckle and she suspected…": after a name that is acted on, "he"
+            # or "she" starts a clause about someone else; only "his", "himself", "herself" count.
+            window = re.sub(r"\b(?:he|she)\b", "", window, flags=re.I)
+        counts[0] += len(_PRONOUN_MALE.findall(window))
+        counts[1] += len(_PRONOUN_FEMALE.findall(window))
+    totals = {name: [sum(c[i] for c in by_scene.values()) for i in (0, 1)] for name, by_scene in scenes.items()}
+    plain = {name: _judge(*counts) for name, counts in totals.items()}
+    weighed = {name: [0.0, 0.0] for name in scenes}
+    for scene in {k for by_scene in scenes.values() for k in by_scene}:
+        chunk = text[scene * SCENE:(scene + 1) * SCENE]
+        he, she = len(_PRONOUN_MALE.findall(chunk)) + 1, len(_PRONOUN_FEMALE.findall(chunk)) + 1
+        dominant, side = ("female", 1) if she > he else ("male", 0)
+        here = [n for n in scenes if scene in scenes[n] and plain[n] == dominant]
+        pov = max(here, key=lambda n: scenes[n][scene][side], default=None)
+        for name, by_scene in scenes.items():
+            if scene not in by_scene:
+                continue
+            male, female = by_scene[scene]
+            if pov and name != pov:
+                male, female = (male, female * he / she) if dominant == "female" else (male * she / he, female)
+            weighed[name][0] += male
+            weighed[name][1] += female
+    return genders | {name: _judge(*weighed[name]) for name in scenes}
 
-    for name, (male, female) in counts.items():
-        genders[name] = judge(male, female)
-    # A story told mostly from one character's point of view says "she" (or "he") around every
-    # other name too: the others' pronouns of that gender are weighed down by how much more the
-    # text uses them than the other kind.
-    female_text, male_text = len(_PRONOUN_FEMALE.findall(text)) + 1, len(_PRONOUN_MALE.findall(text)) + 1
-    dominant = "female" if female_text > male_text else "male"
-    side = 1 if dominant == "female" else 0
-    pov = max((n for n in counts if genders[n] == dominant), key=lambda n: counts[n][side], default=None)
-    for name, (male, female) in counts.items():
-        if pov and name != pov:
-            if dominant == "female":
-                genders[name] = judge(male, female * male_text / female_text)
-            else:
-                genders[name] = judge(male * female_text / male_text, female)
-    return genders
+
+def _judge(male: float, female: float) -> str:
+    if male > female * 1.5 and male >= 2:
+        return "male"
+    if female > male * 1.5 and female >= 2:
+        return "female"
+    return "unknown"
 
 
 def discover(text: str, min_mentions: int = 3) -> list[Character]:
@@ -250,15 +267,19 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
     mentions = Counter()
     subjects = Counter()
     placed = Counter()  # "in Sunnydale", "to Sunnydale": a place, not a person
+    lowercase = Counter(re.findall(r"\b[a-z]+\b", text))
     for m in _NAME.finditer(text):
         name = _trim_name(m.group())
         if not name:
             continue
+        before = text[max(0, m.start() - 3):m.start()]
+        sentence_start = m.start() == 0 or re.search(r"(?:[.!?\"“”]\s*|\n\s*)$", before)
+        first, _, rest = name.partition(" ")
+        if sentence_start and rest and lowercase[first.lower()]:
+            name = rest  # "Later Tobias": a sentence opener glued to the name after it
         if re.search(r"\b(?:in|to|from|at|near|into|across|outside|inside|around)\s+(?:the\s+)?$",
                      text[max(0, m.start() - 12):m.start()]):
             placed[name] += 1
-        before = text[max(0, m.start() - 3):m.start()]
-        sentence_start = m.start() == 0 or re.search(r"(?:[.!?\"“”]\s*|\n\s*)$", before)
         if sentence_start and " " not in name and name not in speaking:
             # A capitalised first word is only a name if it also appears mid-sentence.
             mentions[name] += 0
@@ -279,7 +300,6 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
         trimmed = _trim_name(name)
         if trimmed and trimmed not in NOT_NAMES and speaking[name] >= 2:
             names.add(trimmed)
-    lowercase = Counter(re.findall(r"\b[a-z]+\b", text))
     for name in list(names):
         total = mentions.get(name, 0) + speaking.get(name, 0)
         if " " in name or speaking.get(name, 0) >= 2:

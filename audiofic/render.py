@@ -214,7 +214,8 @@ class Backend:
 
     def encode(self, cp: ChapterPlan, run: Run, cancel: threading.Event,
                pending: dict[str, cf.Future]) -> cf.Future:
-        """Write the chapter's files; the future gives (seconds, marks)."""
+        """Write the chapter's files; the future gives (seconds, marks), or (seconds, None) when
+        the chapter's manifest entry is already written."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -237,8 +238,12 @@ class Local(Backend):
         return _Inline()
 
     def encode(self, cp, run, cancel, pending):
-        return self._threads.submit(encode_chapter_files, cp, run.out_dir, run.cache, run.cover, pending,
-                                    cancel.is_set)
+        def encode_and_record():  # recorded in the same thread, so a Ctrl-C never falls between
+            seconds, marks = encode_chapter_files(cp, run.out_dir, run.cache, run.cover, pending, cancel.is_set)
+            _record_chapter(cp, run, seconds, marks)
+            return seconds, None
+
+        return self._threads.submit(encode_and_record)
 
     def close(self) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
@@ -313,7 +318,8 @@ def process(runs: list[Run], backend: Backend, progress: ProgressFn | None = Non
             except BaseException as exc:  # noqa: BLE001 - one work's failure, or the end of the render
                 failed(run, exc)
                 continue
-            _record_chapter(cp, run, seconds, marks)
+            if marks is not None:
+                _record_chapter(cp, run, seconds, marks)
             run.report.audio_seconds += seconds
             run.report.rendered += 1
             with lock:

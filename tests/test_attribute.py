@@ -295,3 +295,28 @@ def test_the_ranker_scores_candidates_and_keeps_weak_lines_neutral(monkeypatch):
     finally:
         monkeypatch.delenv("AUDIOFIC_RANKER")
         rank.weights.cache_clear()
+
+
+def test_a_first_render_casts_only_those_who_speak_and_lists_the_rest():
+    from audiofic.cast import cast_work
+
+    text = ("Mara walked to the pier. Mara waited there. Mara saw the ferry. "
+            "Corvin rowed past. Corvin waved. Corvin was late again. "
+            "At home, Tobias slept. Later Tobias dreamed of boats, and later still Tobias snored "
+            "and Tobias turned over.\n\n"
+            '"You are late," said Mara.\n\n"The tide," said Corvin.\n\n"Always the tide," Mara said.')
+    work = parse_text(text)
+    for chapter in work.chapters:
+        chapter.segments = segment_chapter(chapter, None)
+    casting = cast_work(work, load_config())
+    assert {c.name for c in casting.characters} == {"Mara", "Corvin"}
+    assert "Tobias" in {c.name for c in casting.new}
+    assert not any(c.name.startswith("Later") for c in casting.characters + casting.new)  # an opener, not a name
+
+
+def test_gender_ignores_he_and_she_after_a_name_that_is_acted_on():
+    from audiofic.characters import infer_genders
+    scene = ("Mara sighed and she sat down. Mara smiled; she was tired. "
+             "She heard Corvin laugh and she shook her head. She called Corvin and she waited. "
+             "Corvin rubbed his eyes. Corvin shrugged his shoulders. ") * 3
+    assert infer_genders(["Mara", "Corvin"], scene) == {"Mara": "female", "Corvin": "male"}
