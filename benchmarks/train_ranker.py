@@ -17,7 +17,6 @@ the ranker against the sieve alone: what a work the model has not seen can expec
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
