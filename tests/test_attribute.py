@@ -320,3 +320,16 @@ def test_gender_ignores_he_and_she_after_a_name_that_is_acted_on():
              "She heard Corvin laugh and she shook her head. She called Corvin and she waited. "
              "Corvin rubbed his eyes. Corvin shrugged his shoulders. ") * 3
     assert infer_genders(["Mara", "Corvin"], scene) == {"Mara": "female", "Corvin": "male"}
+
+
+def test_a_line_left_open_in_a_scene_told_from_one_head_is_that_characters():
+    scene = ("Mara walked along the harbour wall. She was cold and she was tired, and her boots were wet. "
+             "She thought of the ferry, of Tobias, of the long winter.\n\nThe wind rose. She stopped at the edge.\n\n"
+             '"Why does it always rain here?"\n\n'
+             "She shook her head and walked on. She did not look back; her hands were cold, so she hid them.")
+    assert said(scene, PAIR)[0][1:] == ("Mara", "pov")
+    both = ("Mara walked along the wall and Tobias walked beside him... he was cold, she was cold; he sighed, "
+            "she sighed, his boots and her boots were wet.\n\nThe wind rose.\n\n"
+            '"Why does it always rain here?"\n\n'
+            "He shook his head. She shook her head.")
+    assert said(both, PAIR)[0][1] is None  # told from no single head: the neutral voice
