@@ -143,7 +143,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     _propagate_continued(turns)
     for turn in turns:  # what is left, in a scene told from one head, is most likely that head's
         if turn.speaker is None and not turn.continues:
-            who = _point_of_view(turn, mentions, genders, work.source)
+            who = _point_of_view(turn.position, mentions, genders, work.source)
             if who and who not in turn.addressees and _gender_ok(who, turn.pronoun, genders):
                 _decide(turn, who, "pov")
     _propagate_continued(turns)
@@ -158,6 +158,10 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
                 best, _p = rank.choose(found, model)
                 turn.speaker, turn.rule = (best, "ranked") if best else (None, None)
         _propagate_continued(turns)
+    for chapter in work.chapters:  # *italic thoughts* are the point-of-view character's
+        for seg in chapter.segments:
+            if seg.style == "thought":
+                seg.speaker = narrators.get(chapter.number) or _point_of_view(seg.start, mentions, genders, work.source)
     for turn in turns:
         for seg in turn.dialogue:
             seg.speaker, seg.rule = turn.speaker, (turn.rule if turn.speaker else "unknown")
@@ -413,13 +417,13 @@ def _voice_of(turn: Turn, index: NameIndex) -> None:
                 return _decide(turn, names[0], "voice")
 
 
-def _point_of_view(turn: Turn, mentions, genders: dict[str, str], source: str, reach: int = 3000) -> str | None:
-    """Whose head a scene is told from: the character the narration around this line names most,
-    of the gender its "he"s and "she"s mostly are."""
+def _point_of_view(position: int, mentions, genders: dict[str, str], source: str, reach: int = 3000) -> str | None:
+    """Whose head a scene is told from: the character the narration around `position` names
+    most, of the gender its "he"s and "she"s mostly are."""
     starts = mentions.positions
-    near = mentions[bisect.bisect_left(starts, turn.position - reach):bisect.bisect_left(starts, turn.position + reach)]
+    near = mentions[bisect.bisect_left(starts, position - reach):bisect.bisect_left(starts, position + reach)]
     counts = Counter(names[0] for _pos, names in near)
-    text = source[max(0, turn.position - reach):turn.position + reach]
+    text = source[max(0, position - reach):position + reach]
     he = len(re.findall(r"\b(?:he|him|his)\b", text, re.I))
     she = len(re.findall(r"\b(?:she|her|hers)\b", text, re.I))
     if max(he, she) < 2 * min(he, she) + 3:

@@ -194,13 +194,16 @@ THOUGHT_PACE = 0.9  # thoughts are read a little slower than the narration aroun
 
 def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | None = None) -> tuple[str, Voice]:
     """(who reads it, which voice): the narrator, a character, or the generic dialogue voice;
-    *italic thoughts* in the narrator's voice a little slower (softer comes from its level)."""
+    *italic thoughts* a little slower (softer comes from their level) in the narrator's voice, or
+    with `thoughts = "character"` in the voice of the one whose head the scene is told from."""
     if segment.kind == DIALOGUE and segment.rule != "quoted":  # scare quotes stay in the narrator's voice
         if cast and segment.speaker in cast:
             return segment.speaker, cast[segment.speaker].voice
         return "dialogue", config.dialogue
-    if segment.style == "thought" and config.speech.thoughts == "soft":
-        return "thought", dataclasses.replace(config.narrator, rate=round(config.narrator.rate * THOUGHT_PACE, 1))
+    if segment.style == "thought" and config.speech.thoughts != "plain":
+        thinker = config.speech.thoughts == "character" and cast and cast.get(segment.speaker)
+        voice = thinker.voice if thinker else config.narrator
+        return "thought", dataclasses.replace(voice, rate=round(voice.rate * THOUGHT_PACE, 1))
     return "narrator", config.narrator
 
 

@@ -216,11 +216,11 @@ def validate(layer: dict, where: str) -> None:
                     raise AudioficError(f"{where}: [reader] {name} must be a string")
         elif key == "speech":
             _check_table(value, f"{where}: [speech]")
-            choices = {"emoji": ("drop", "name"), "thoughts": ("soft", "plain")}
+            choices = {"emoji": ("drop", "name"), "thoughts": ("soft", "plain", "character")}
             for name, said in value.items():
                 if said not in choices.get(name, ()):
-                    raise AudioficError(f'{where}: [speech] takes emoji = "drop" or "name" and thoughts = "soft" '
-                                        f'or "plain"; not {name} = {said!r}')
+                    raise AudioficError(f'{where}: [speech] takes emoji = "drop" or "name" and thoughts = "soft", '
+                                        f'"character" or "plain"; not {name} = {said!r}')
         elif key == "overrides":
             _check_table(value, f"{where}: [overrides]")
             for pin, speaker in value.items():

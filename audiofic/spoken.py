@@ -53,7 +53,7 @@ class SpeechOptions:
     lexicon: dict[str, str] = field(default_factory=dict)  # word → how to say it (words, or [[phonemes]])
     reader: dict[str, str] = field(default_factory=dict)  # [reader] name = "Sam", eye_colour = "green"
     emoji: str = "drop"  # or "name"
-    thoughts: str = "soft"  # *italic thoughts*: the narrator a little slower and softer; or "plain"
+    thoughts: str = "soft"  # *italic thoughts*: the narrator a little slower and softer; "character"; or "plain"
 
     def __hash__(self):
         return hash((tuple(sorted(self.lexicon.items())), tuple(sorted(self.reader.items())), self.emoji,

@@ -333,3 +333,24 @@ def test_a_line_left_open_in_a_scene_told_from_one_head_is_that_characters():
             '"Why does it always rain here?"\n\n'
             "He shook his head. She shook her head.")
     assert said(both, PAIR)[0][1] is None  # told from no single head: the neutral voice
+
+
+def test_thoughts_in_the_point_of_view_characters_voice_when_asked(tmp_path):
+    story = tmp_path / "s.txt"
+    story.write_text(
+        "Title: Pier\n\nMara walked along the harbour wall. She was cold and she was tired, and her boots were wet. "
+        "She thought of the ferry. *I should have stayed at home,* she thought. She stopped at the edge.\n\n"
+        '"You\'re late," said Mara.\n\n"The tide," said Tobias.\n', "utf-8")
+    cast = ('[characters.Mara]\ngender = "female"\nvoice = "en-us+f4"\n'
+            '[characters.Tobias]\ngender = "male"\nvoice = "en+m3"\n')
+    plain, mine = tmp_path / "plain.toml", tmp_path / "mine.toml"
+    plain.write_text(cast, "utf-8")
+    mine.write_text(cast + '[speech]\nthoughts = "character"\n', "utf-8")
+
+    def thought(voices):
+        records = [json.loads(line) for line in
+                   run_cli("script", story, "--format", "jsonl", "--voices", voices).stdout.splitlines()]
+        return next(r for r in records if r["style"] == "thought")
+
+    assert thought(plain)["voice"] != "en-us+f4"  # the narrator's, by default
+    assert thought(mine)["voice"] == "en-us+f4" and thought(mine)["speaker"] == "Mara"
