@@ -214,8 +214,9 @@ class CacheStats:
 def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False) -> CacheStats:
     """Size of the segment cache(s); with prune, drop entries that no rendered chapter uses.
 
-    Without --cache, each work under `output` has its own cache, judged by its own manifest;
-    a shared --cache is judged by the manifests of every work under `output`.
+    Without --cache, each work under `output` has its own cache, judged by its own manifest,
+    and a shelf's cache (`output/.audiofic/cache`) by every work's; a shared --cache is judged
+    by the manifests of every work under `output`.
     """
     output = Path(output)
     works = [p.parent.parent for p in output.glob(f"*/{STATE_DIR}/manifest.json")]
@@ -223,6 +224,8 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
         pairs = [(Path(cache_dir), set().union(*(Manifest.of(w).keys_in_use() for w in works)))]
     else:
         pairs = [(cache_dir_for(w, None), Manifest.of(w).keys_in_use()) for w in works]
+        if (output / STATE_DIR / "cache").is_dir():  # a shelf's one cache, shared by its works
+            pairs.append((output / STATE_DIR / "cache", set().union(*(Manifest.of(w).keys_in_use() for w in works))))
     stats = CacheStats()
     for folder, in_use in pairs:
         try:  # the voices' calibration passages (levels.py) stay too

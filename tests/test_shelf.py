@@ -68,6 +68,13 @@ def test_local_shelf_summary_feeds_and_a_failed_work(tmp_path):
     shared = {p for p in (out / ".audiofic" / "cache").rglob("*.wav")}
     assert shared and not list(out.glob("*/.audiofic/cache"))  # one cache for the shelf
 
+    stray = out / ".audiofic" / "cache" / "00" / ("0" * 40 + ".wav")  # speech no work uses any more
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_bytes(next(iter(shared)).read_bytes())
+    pruned = run_cli("cache", "-o", out, "--prune")
+    assert pruned.returncode == 0 and "pruned 1 " in pruned.stdout, pruned.stdout
+    assert not stray.exists() and all(p.exists() for p in shared)
+
     again = run_cli("shelf", *works, "-o", out, "--one-feed", "--base-url", "https://example.org/shelf")
     assert again.returncode == 0
     assert "works: 0 rendered, 3 current, 0 failed" in again.stdout and "0 synthesized" in again.stdout
