@@ -229,6 +229,10 @@ class _Mentions(list):
         super().__init__(sorted(found, key=lambda m: m[0]))
         self.positions = [pos for pos, _names in self]
 
+    def between(self, start: int, end: int) -> list:
+        """The mentions from `start` up to, not including, `end`, in text order."""
+        return self[bisect.bisect_left(self.positions, start):bisect.bisect_left(self.positions, end)]
+
 
 def _mentions(work: Work, index: NameIndex) -> _Mentions:
     found = []
@@ -369,8 +373,7 @@ def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[s
     if matching:
         return _decide(turn, matching[0], "pronoun")
     # Then whoever of that gender was last named or last spoke before this turn.
-    starts = mentions.positions
-    events = mentions[bisect.bisect_left(starts, turn.position - 3000):bisect.bisect_left(starts, turn.position + 200)]
+    events = mentions.between(turn.position - 3000, turn.position + 200)
     events += [(t.position, [t.speaker]) for t in turns[max(0, position - 12):position] if t.speaker]
     for _pos, names in sorted(events, key=lambda e: e[0], reverse=True):
         same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]
@@ -420,8 +423,7 @@ def _voice_of(turn: Turn, index: NameIndex) -> None:
 def _point_of_view(position: int, mentions, genders: dict[str, str], source: str, reach: int = 3000) -> str | None:
     """Whose head a scene is told from: the character the narration around `position` names
     most, of the gender its "he"s and "she"s mostly are."""
-    starts = mentions.positions
-    near = mentions[bisect.bisect_left(starts, position - reach):bisect.bisect_left(starts, position + reach)]
+    near = mentions.between(position - reach, position + reach)
     counts = Counter(names[0] for _pos, names in near)
     text = source[max(0, position - reach):position + reach]
     he = len(re.findall(r"\b(?:he|him|his)\b", text, re.I))

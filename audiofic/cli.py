@@ -84,6 +84,7 @@ notes_option = click.option(
     help="Authors' notes: leave them out, read them in the chapter, or give them tracks of their own.")
 summary_option = click.option("--no-summary", "no_summary", is_flag=True,
                               help="Do not read the work's summary at the start of chapter 1.")
+force_option = click.option("--force", is_flag=True, help="Render again even where nothing changed.")
 chapter_option = click.option(
     "--chapter", "chapters", multiple=True, metavar="N|A-B", help="Only these chapters (repeatable; ranges like 3-5)."
 )
@@ -97,7 +98,7 @@ chapter_option = click.option(
 @chapter_option
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes for synthesis and encoding [default: CPU count].")
-@click.option("--force", is_flag=True, help="Render again even where nothing changed.")
+@force_option
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
               help="Segment cache folder (default: inside the work's output folder).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
@@ -119,12 +120,8 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
     options = Options(output=output, voices=voices, chapters=chapters, jobs=jobs, force=force, cache=cache_dir,
                       title=title, author=author, notes=notes, read_summary=not no_summary,
                       formats=formats or ("mp3",), cover=cover, loudness=loudness, base_url=base_url)
-    progress = TerminalProgress() if sys.stderr.isatty() else None
-    try:
+    with terminal_progress() as progress:
         report = do_render(file, options, progress)
-    finally:
-        if progress:
-            progress.close()
     click.echo(f"{report.out_dir}: {report.line()}")
 
 
@@ -135,7 +132,7 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
 @voices_option
 @click.option("--jobs", "-j", type=click.IntRange(1, 4096), default=None,
               help="Synthesis workers [default: CPU count here; with --ray, the cluster's CPUs].")
-@click.option("--force", is_flag=True, help="Render again even where nothing changed.")
+@force_option
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
               help="Segment cache shared by every work (default: OUTPUT/.audiofic/cache).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
@@ -169,12 +166,8 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
         from .cluster import RayBackend
 
         backend = RayBackend(ray_address, jobs, ray_gpus)
-    progress = TerminalProgress() if sys.stderr.isatty() else None
-    try:
+    with terminal_progress() as progress:
         report = do_shelf(list(sources), options, backend, progress, one_feed)
-    finally:
-        if progress:
-            progress.close()
     for line in report.lines():
         click.echo(line)
     if report.failed:
@@ -423,6 +416,17 @@ def serve(folder, host, port):
         pass
     finally:
         server.server_close()
+
+
+@contextlib.contextmanager
+def terminal_progress():
+    """A progress line on a terminal's stderr (None elsewhere), cleared however the run ends."""
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        yield progress
+    finally:
+        if progress:
+            progress.close()
 
 
 class TerminalProgress:

@@ -12,7 +12,6 @@ benchmarks/train_ranker.py. Pure Python: a few multiplications per candidate.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import os
@@ -49,9 +48,7 @@ def candidates(turns, i: int, mentions, index, narrator: str | None, genders: di
 
     prev, prev2, nxt, nxt2 = near(-1), near(-2), near(1), near(2)
     chain = [t.speaker for t in turns[max(0, i - 12):i + 12] if t.chain == turn.chain and t.speaker]
-    starts = mentions.positions
-    recent = [names[0] for _pos, names in reversed(
-        mentions[bisect.bisect_left(starts, turn.position - 1500):bisect.bisect_left(starts, turn.position)])]
+    recent = [names[0] for _pos, names in reversed(mentions.between(turn.position - 1500, turn.position))]
     recent = list(dict.fromkeys(recent))[:4]
     here = [names[0] for seg in turn.narration for _s, _e, names in index.find(seg.text)]
     subject = here[:1]

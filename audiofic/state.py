@@ -219,13 +219,15 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
     by the manifests of every work under `output`.
     """
     output = Path(output)
-    works = [p.parent.parent for p in output.glob(f"*/{STATE_DIR}/manifest.json")]
+    works = {p.parent.parent: Manifest.of(p.parent.parent).keys_in_use()
+             for p in output.glob(f"*/{STATE_DIR}/manifest.json")}
+    everything = set().union(*works.values())
     if cache_dir is not None:
-        pairs = [(Path(cache_dir), set().union(*(Manifest.of(w).keys_in_use() for w in works)))]
+        pairs = [(Path(cache_dir), everything)]
     else:
-        pairs = [(cache_dir_for(w, None), Manifest.of(w).keys_in_use()) for w in works]
+        pairs = [(cache_dir_for(w, None), keys) for w, keys in works.items()]
         if (output / STATE_DIR / "cache").is_dir():  # a shelf's one cache, shared by its works
-            pairs.append((output / STATE_DIR / "cache", set().union(*(Manifest.of(w).keys_in_use() for w in works))))
+            pairs.append((output / STATE_DIR / "cache", everything))
     stats = CacheStats()
     for folder, in_use in pairs:
         try:  # the voices' calibration passages (levels.py) stay too

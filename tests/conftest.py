@@ -36,6 +36,13 @@ def _in_a_temporary_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+def script_records(*args, env=None) -> list[dict]:
+    """`audiofic script ARGS --format jsonl`, which must succeed, as one dict per segment."""
+    result = run_cli("script", *args, "--format", "jsonl", env=env)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
 def run_cli(*args, env=None, cwd=None, timeout=600):
     """Run the real command line in a fresh process, as a user would (in the test's own folder)."""
     full_env = dict(os.environ)

@@ -1,6 +1,5 @@
 """End to end through the real command line: real espeak-ng, ffmpeg, files read back by ffprobe and mutagen."""
 
-import json
 import os
 import re
 import shutil
@@ -10,7 +9,7 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from conftest import EXAMPLE, assert_one_line_error, ffprobe, run_cli
+from conftest import EXAMPLE, assert_one_line_error, ffprobe, run_cli, script_records
 
 
 def mp3s(folder):
@@ -67,9 +66,7 @@ def test_render_one_chapter(tmp_path):
 
 
 def test_script_jsonl_seed_000(seed000):
-    result = run_cli("script", seed000, "--format", "jsonl")
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.splitlines()]
+    records = script_records(seed000)
     assert len({r["chapter"] for r in records}) == 11
     assert set(records[0]) >= {"chapter", "title", "index", "kind", "speaker", "voice", "text", "start", "end"}
     decoded = seed000.read_text("utf-8-sig")

@@ -1,6 +1,5 @@
 """The engine interface: a second engine renders a cast end to end with no change outside its module."""
 
-import json
 import tomllib
 
 from mutagen.mp3 import MP3
@@ -10,7 +9,7 @@ from audiofic.characters import Character
 from audiofic.config import load_config
 from audiofic.engines import get_engine
 from audiofic.plan import load_work
-from conftest import EXAMPLE, ROOT, run_cli
+from conftest import EXAMPLE, ROOT, run_cli, script_records
 
 TONE = "tone_engine:ToneEngine"
 ENV = {"PYTHONPATH": str(ROOT / "tests")}
@@ -37,9 +36,7 @@ def test_a_tone_engine_renders_a_cast_end_to_end(tmp_path):
     assert {v for v, _ in chosen} <= {"bass", "alto", "soprano"}  # its palette, not the narrator's or dialogue's
     assert len(set(chosen)) == len(chosen) == 2  # and distinct
 
-    script = run_cli("script", EXAMPLE, "-o", out, "--voices", voices, "--format", "jsonl", env=ENV)
-    assert script.returncode == 0, script.stderr
-    records = [json.loads(line) for line in script.stdout.splitlines()]
+    records = script_records(EXAMPLE, "-o", out, "--voices", voices, env=ENV)
     assert {r["voice"] for r in records if r["kind"] == "narration"} == {"hum"}
     assert {r["voice"] for r in records if r["speaker"] in cast} == {v for v, _ in chosen}
 

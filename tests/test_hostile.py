@@ -20,7 +20,7 @@ from mutagen.id3 import ID3
 import fanfic_fixtures as F
 from audiofic.engines import get_engine
 from audiofic.model import Voice
-from conftest import EXAMPLE, assert_one_line_error, run_cli
+from conftest import EXAMPLE, assert_one_line_error, run_cli, script_records
 
 STORY = """Title: {title}
 Author: {author}
@@ -294,9 +294,7 @@ def test_utf16_with_bom_is_read(tmp_path):
     for codec in ("utf-16", "utf-16-be", "utf-32"):
         path = story(tmp_path, f"{codec}.txt", raw=text.encode(codec) if codec != "utf-16-be"
                      else b"\xfe\xff" + text.encode("utf-16-be"))
-        result = run_cli("script", path, "--format", "jsonl")
-        assert result.returncode == 0, result.stderr
-        records = [json.loads(line) for line in result.stdout.splitlines()]
+        records = script_records(path)
         assert records[0]["text"].startswith("Wide. By Wren.")
         assert any("answer that?" in r["text"] for r in records)
 
@@ -340,9 +338,7 @@ def test_zalgo_and_long_unpunctuated_paragraphs_are_spoken_whole(tmp_path):
     words = [rng.choice(["river", "stone", "lantern", "morning", "quiet", "harbour"]) for _ in range(4000)]
     zalgo = "Ẑ̵̢a̸l̷g̴o̴ ̴w̷o̸r̵d̴s̷ ̶h̶e̴r̶e̵ and plain words after them."
     path = story(tmp_path, raw=f"Title: Flood\nAuthor: Wren\n\n{zalgo}\n\n{' '.join(words)}\n".encode())
-    script = run_cli("script", path, "--format", "jsonl")
-    assert script.returncode == 0, script.stderr
-    records = [json.loads(line) for line in script.stdout.splitlines()]
+    records = script_records(path)
     spoken = " ".join(r["text"] for r in records if r["kind"] == "narration")
     assert spoken.split()[-4000:] == words  # every word, in order
     assert max(len(r["text"]) for r in records) < 2000

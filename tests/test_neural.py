@@ -16,7 +16,7 @@ from audiofic.engines.kokoro_engine import parse_blend  # noqa: E402
 from audiofic.errors import AudioficError  # noqa: E402
 from audiofic.model import Voice  # noqa: E402
 from audiofic.synthesize import word_count  # noqa: E402
-from conftest import assert_one_line_error, ffprobe, run_cli  # noqa: E402
+from conftest import assert_one_line_error, ffprobe, run_cli, script_records  # noqa: E402
 
 STORY = """Title: The Bell
 Author: Wren
@@ -70,8 +70,7 @@ def test_the_neural_preset_renders_a_cast(tmp_path):
     (mp3,) = sorted(out.rglob("*.mp3"))
     assert float(ffprobe(mp3)["format"]["duration"]) > 8
 
-    script = run_cli("script", story, "-o", out, "--voices", "neural", "--format", "jsonl")
-    records = [json.loads(line) for line in script.stdout.splitlines()]
+    records = script_records(story, "-o", out, "--voices", "neural")
     assert {(r["engine"], r["voice"]) for r in records if r["kind"] != "dialogue"} == {("piper", "joe")}
     voices = {r["speaker"]: (r["engine"], r["voice"]) for r in records if r["kind"] == "dialogue"}
     assert {e for e, _ in voices.values()} == {"kokoro"}

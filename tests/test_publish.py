@@ -16,7 +16,7 @@ from PIL import Image
 from pydub import AudioSegment
 
 from audiofic.publish import explicit
-from conftest import EXAMPLE, ffprobe, run_cli
+from conftest import EXAMPLE, ffprobe, run_cli, script_records
 
 
 def meter(path):
@@ -62,8 +62,7 @@ def test_voices_are_level_matched(rendered):
     from audiofic.assemble import apply_gain, segment_pcm
 
     manifest = json.loads((rendered / ".audiofic" / "manifest.json").read_text())
-    script = run_cli("script", EXAMPLE, "-o", rendered.parent, "--format", "jsonl")
-    records = [json.loads(line) for line in script.stdout.splitlines()]
+    records = script_records(EXAMPLE, "-o", rendered.parent)
     by_voice = {}
     for number, entry in manifest["chapters"].items():
         if not number.isdigit():

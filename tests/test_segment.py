@@ -137,9 +137,7 @@ def test_chat_logs_are_messages_in_their_senders_voices_without_timestamps():
 
 
 def test_chat_senders_resolve_to_the_cast_and_every_message_is_spoken(tmp_path):
-    import json
-
-    from conftest import run_cli
+    from conftest import script_records
 
     story = tmp_path / "chat.txt"
     story.write_text("Title: Group Chat\n\nMara opened the chat.\n\n[23:02] Mara: anyone awake??\n"
@@ -147,8 +145,7 @@ def test_chat_senders_resolve_to_the_cast_and_every_message_is_spoken(tmp_path):
     voices = tmp_path / "cast.toml"
     voices.write_text('[characters.Mara]\ngender = "female"\n[characters.Tobias]\naliases = ["@tobes"]\n'
                       'gender = "male"\n[characters.Ines]\ngender = "female"\n', "utf-8")
-    out = run_cli("script", story, "--format", "jsonl", "--voices", voices, "--explain")
-    records = [json.loads(line) for line in out.stdout.splitlines()]
+    records = script_records(story, "--voices", voices, "--explain")
     chat = [(r["speaker"], r["spoken"], r["rule"]) for r in records if r["kind"] == "dialogue"]
     assert chat == [("Mara", "anyone awake?", "chat"), ("Tobias", "always", "chat"), ("Ines", "go to sleep", "chat")]
     voices_used = {r["speaker"]: r["voice"] for r in records if r["kind"] == "dialogue"}

@@ -144,40 +144,32 @@ def test_names_and_rare_words_most_frequent_first():
 
 # ---------------------------------------------------------------- through the pipeline
 
-from conftest import EXAMPLE, run_cli  # noqa: E402
-
-
-def _records(*args):
-    import json
-
-    result = run_cli("script", *args, "--format", "jsonl")
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+from conftest import EXAMPLE, run_cli, script_records  # noqa: E402
 
 
 def test_script_shows_the_spoken_form_and_keeps_the_source_span(tmp_path):
     story = tmp_path / "s.txt"
     story.write_text("Title: Numbers\nAuthor: Aileen E.\n\nShe paid $5 at 3:45 pm, Y/N. *Really*? NO WAY!!!\n")
-    (record,) = [r for r in _records(story) if r["kind"] == "narration"]
+    (record,) = [r for r in script_records(story) if r["kind"] == "narration"]
     source = story.read_text()
     assert source[record["start"]:record["end"]] == record["text"]  # the span never changes
     assert record["spoken"] == "She paid five dollars at three forty-five p m, you. Really? no way!"
-    heading = _records(story)[0]["spoken"]
+    heading = script_records(story)[0]["spoken"]
     assert heading == "Numbers. By Aileen E." and ".." not in heading
 
 
 def test_a_title_from_the_file_name_is_not_read_aloud(tmp_path):
     story = tmp_path / "004_c356fc4fa9ae2df1.txt"
     story.write_text("The first line of a story with no header at all.\n\nAnd a second paragraph.\n")
-    heading = _records(story)[0]
+    heading = script_records(story)[0]
     assert "c356" not in heading.get("spoken", "") and "004" not in heading.get("spoken", "")
 
 
 def test_a_lexicon_changes_only_the_segments_with_that_word(tmp_path):
-    plain = {r["index"] + 1000 * r["chapter"]: r for r in _records(EXAMPLE)}
+    plain = {r["index"] + 1000 * r["chapter"]: r for r in script_records(EXAMPLE)}
     voices = tmp_path / "v.toml"
     voices.write_text('[lexicon]\n"Biscuit" = "BISS-kit"\n')
-    lexed = {r["index"] + 1000 * r["chapter"]: r for r in _records(EXAMPLE, "--voices", voices)}
+    lexed = {r["index"] + 1000 * r["chapter"]: r for r in script_records(EXAMPLE, "--voices", voices)}
     changed = [k for k in plain if plain[k]["spoken"] != lexed[k]["spoken"]]
     assert changed and all("Biscuit" in plain[k]["text"] for k in changed)
     assert all("BISS-kit" in lexed[k]["spoken"] for k in changed)
@@ -235,7 +227,7 @@ def test_italic_thoughts_are_their_own_softer_slower_segments(tmp_path):
 
     story = tmp_path / "t.txt"
     story.write_text(f"Title: Thoughts\nAuthor: Wren\n\n{text}\n")
-    records = _records(story)
+    records = script_records(story)
     thought = next(r for r in records if r["style"] == "thought")
     assert thought["spoken"] == "I can't believe this is happening,"
     out = tmp_path / "out"
