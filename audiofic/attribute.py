@@ -7,9 +7,13 @@ speaker starts a new paragraph, so one paragraph is one speaker):
   first-person "I said" is the narrator character
   continued    a quotation carried over from the previous paragraph
   pronoun      "she said": the participant of that gender, else the last one mentioned
-  vocative     the person addressed in the previous turn answers
-  beat         a cast member acting in the same paragraph: "Spike shrugged. 'So?'"
-  turns        in a run of dialogue paragraphs, speakers alternate
+  beat         a cast member acting in the same paragraph, or the one just before: "Spike
+               shrugged. 'So?'"
+  vocative     the person addressed in the previous turn answers, unless a paragraph of its
+               own has them answer with a nod ("Spike nodded."): then the one who asked goes on
+  turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn)
+               (and, left open: a line that calls one of the only two people in the scene by
+               name is the other's)
   pov          a line nothing else decides, in a scene told from one character's head (its
                "he"s or "she"s at least twice the other kind): that character's (thoughts, mostly)
   unknown      nothing supports a guess: the generic dialogue voice reads it
@@ -33,7 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import rank
-from .characters import SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex
+from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex
 from .model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
@@ -53,9 +57,14 @@ _TAIL_PRONOUN = re.compile(rf"\b{_WHO}\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”
 _TAIL_VERB = re.compile(rf"\b{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
 # A paragraph that ends "…and Mrs. Hurst began again." introduces the next one's quote.
-_LEAD_IN_VERB = re.compile(rf"\s+(?:\w+\s+){{0,2}}{_VERB}\b(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
-_LEAD_IN_ANY = re.compile(rf"\b{_VERB}\b(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
+# A paragraph of its own that ends in a nod says who listened, not who speaks next; nor does
+# "…and began massaging the muscle" or "continued to stare".
+_SPOKEN = ("(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS) - set(REPLY_GESTURES), key=len, reverse=True))
+           + r")\b(?!\s+(?:to\s+\w|\w+ing\b))")
+_LEAD_IN_VERB = re.compile(rf"\s+(?:\w+\s+){{0,2}}{_SPOKEN}(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
+_LEAD_IN_ANY = re.compile(rf"\b{_SPOKEN}(?:\s+[a-z]+){{0,4}}[.,:;—–-]*\s*$", re.I)
 _BY_NAME = re.compile(rf"\b(?:{_VERB}|accosted|addressed|interrupted|answered)\s+(?:\w+\s+)?by\s+(\S.*?)[,:—–-]?\s*$", re.I)
+_WAS_ANSWER = re.compile(r"^[\s,]*(?:came|was)\s+(his|her)\s+(?:\w+\s+)?(?:answer|reply|response|retort)\b", re.I)
 _THE = re.compile(r"^(?:the|old|young|little|poor)\s+", re.I)
 # Sentence ends, but not after the titles before a name ("Mr.\nBennet coolly observed,").
 _ABBREVIATIONS = "".join(rf"(?<!\b{a}\.)" for a in ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Capt", "Col", "Gen",
@@ -122,24 +131,32 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
         if turn.speaker is None and turn.pronoun:
             _resolve_pronoun(position, turns, mentions, genders, narrators.get(turn.chapter), index)
     _propagate_continued(turns)
+    for turn in turns:  # someone acting there outweighs who was addressed: "Willow forced a smile. '…'"
+        if turn.speaker is None and not turn.continues:
+            _beat(turn, index, narrators.get(turn.chapter), genders)
+    _propagate_continued(turns)
     for i, turn in enumerate(turns):
         if turn.speaker is None and not turn.continues:  # a carried-over quotation keeps its speaker
             prev = _previous_in_chain(turns, i)
             if prev and prev.addressees:
                 target = [a for a in prev.addressees if a != prev.speaker and a not in turn.addressees
                           and _gender_ok(a, turn.pronoun, genders)]
-                if target:
+                if target and _answered_by_gesture(turn, index, narrators.get(turn.chapter)) in ("", target[0]):
+                    # "Spike, shall we start again?" / "Spike nodded." / "Good!": the one who asked goes on.
+                    if prev.speaker and prev.speaker not in turn.addressees:
+                        turn.speaker, turn.rule = prev.speaker, "vocative"
+                elif target:
                     turn.speaker, turn.rule = target[0], "vocative"
                 elif (prev.speaker and prev.speaker not in turn.addressees and set(prev.addressees) & set(turn.addressees)
                       and _gender_ok(prev.speaker, turn.pronoun, genders)):
                     # Talking to the same listener again: the same speaker goes on ("Spike, …" / "Spike, …").
                     turn.speaker, turn.rule = prev.speaker, "vocative"
     _propagate_continued(turns)
-    for turn in turns:
-        if turn.speaker is None and not turn.continues:
-            _beat(turn, index, narrators.get(turn.chapter), genders)
+    _alternate(turns, index, narrators)
     _propagate_continued(turns)
-    _alternate(turns, narrators)
+    for turn in turns:
+        if turn.speaker is None and not turn.continues and turn.addressees:
+            _the_other_one(turn, mentions, genders)
     _propagate_continued(turns)
     for turn in turns:  # what is left, in a scene told from one head, is most likely that head's
         if turn.speaker is None and not turn.continues:
@@ -283,6 +300,9 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
             m = _PRONOUN_AFTER_VERB.match(text) or _PRONOUN_BEFORE_VERB.match(text)
             if m:
                 return _pronoun(turn, m.group(1), narrator)
+            m = _WAS_ANSWER.match(text)  # "…," was his unemotional answer.
+            if m:
+                return _pronoun(turn, "he" if m.group(1).lower() == "his" else "she", narrator)
         if before_quote:
             tail = text[-200:]
             verb = _TAIL_VERB.search(tail) or (_LEAD_IN_ANY.search(tail) if seg is turn.lead_in else None)
@@ -420,6 +440,16 @@ def _voice_of(turn: Turn, index: NameIndex) -> None:
                 return _decide(turn, names[0], "voice")
 
 
+def _the_other_one(turn: Turn, mentions, genders: dict[str, str], reach: int = 1500) -> None:
+    """"Spike? Are you awake?" where the narration around names only Willow and Spike: a line
+    that calls one of two people by name is the other's."""
+    present = {names[0] for _pos, names in mentions.between(turn.position - reach, turn.position + 200)}
+    if len(present) == 2 and turn.addressees[0] in present:
+        other = next(iter(present - {turn.addressees[0]}))
+        if other not in turn.addressees and _gender_ok(other, turn.pronoun, genders):
+            _decide(turn, other, "vocative")
+
+
 def _point_of_view(position: int, mentions, genders: dict[str, str], source: str, reach: int = 3000) -> str | None:
     """Whose head a scene is told from: the character the narration around `position` names
     most, of the gender its "he"s and "she"s mostly are."""
@@ -463,10 +493,26 @@ def _pronoun_beat(turn: Turn, index: NameIndex) -> None:
                 return
 
 
+_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head)\b",
+                            re.I)
+
+
+def _answered_by_gesture(turn: Turn, index: NameIndex, narrator: str | None) -> str | None:
+    """Who answered with a nod or a shrug in a paragraph of its own just before this one
+    ("Spike nodded.", "Another nod."): their turn is taken, so the one who asked goes on.
+    "" when the paragraph names nobody (the one asked, then)."""
+    if turn.lead_in is None or not _REPLY_GESTURE.search(turn.lead_in.text):
+        return None
+    if narrator and re.match(r"\s*I\b", turn.lead_in.text):
+        return narrator
+    names = _name_at(turn.lead_in.text.lstrip(), index)
+    return names[0] if names else ""
+
+
 def _beat(turn: Turn, index: NameIndex, narrator: str | None, genders: dict[str, str]) -> None:
     """A cast member who is the subject of the paragraph's narration speaks its dialogue."""
     for seg in turn.narration:
-        if seg is turn.lead_in and narrator and re.match(r"\s*I\b", seg.text):
+        if seg is turn.lead_in and (narrator and re.match(r"\s*I\b", seg.text) or _REPLY_GESTURE.search(seg.text)):
             continue  # "I nodded." before a quote says who listened, not who speaks
         sentences = re.split(r"(?<=[.!?])\s+", seg.text)
         for sentence in sentences:
@@ -494,7 +540,7 @@ def _propagate_continued(turns: list[Turn]) -> None:
             _decide(turn, turns[i - 1].speaker, "continued")
 
 
-def _alternate(turns: list[Turn], narrators: dict[int, str] | None = None) -> None:
+def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str] | None = None) -> None:
     """In a conversation, A then B then A: fill the gaps from two turns away."""
     changed = True
     while changed:
@@ -508,8 +554,8 @@ def _alternate(turns: list[Turn], narrators: dict[int, str] | None = None) -> No
             nxt = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].chain == turn.chain else None
             after = turns[i + 2] if i + 2 < len(turns) and turns[i + 2].chain == turn.chain else None
             guess = None
-            narrator_acted = turn.lead_in is not None and re.match(r"\s*I\b", turn.lead_in.text)
-            if narrator and narrator_acted and prev and prev.speaker and prev.speaker != narrator:
+            answered = _answered_by_gesture(turn, index, narrator)
+            if answered is not None and prev and prev.speaker and prev.speaker != answered:
                 guess = prev.speaker  # "I nodded." between two quotes: the other one goes on
             elif before and prev and before.speaker and prev.speaker and before.speaker != prev.speaker:
                 guess = before.speaker

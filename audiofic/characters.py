@@ -51,6 +51,9 @@ SPEECH_VERBS = (
     "accosted accosts addressed"
 ).split() + ["went on", "goes on", "broke in", "cut in", "put in", "chimed in", "called out", "cried out",
              "spoke up", "piped up", "burst out", "broke out"]
+# An answer without words: a tag beside a quote ("she nodded, 'Yes.'"), but a paragraph of its
+# own that ends in one ("Spike nodded.") has taken its turn, and does not lead in the next quote.
+REPLY_GESTURES = ("nodded", "nods", "shrugged", "shrugs")
 SPEECH_VERBS += (
     "encouraged encourages informed informs questioned soothed soothes coaxed coaxes assured assures reassured "
     "reassures chided chides scolded scolds consoled consoles prodded cajoled cajoles chortled chortles huffed "

@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assemble import SAMPLE_RATE, apply_gain, encode, require_ffmpeg, run_ffmpeg, segment_pcm
-from .engines import PACE_PASSAGE, get_engine
+from .engines import NARRATION_PASSAGE, get_engine
 from .errors import AudioficError
 from .files import atomic_write
 from .formats import FORMATS
 from .model import Voice
-from .synthesize import SynthJob, cache_key, cache_path, synthesize_job
+from .synthesize import SynthJob, cache_entry_ok, cache_key, cache_path, synthesize_job
 
 PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}
 REFERENCE = -24.0  # LUFS every voice is brought to before the chapter gain
 CALIBRATION_HEADROOM = 0.5  # aim a little loud, so the per-file trim is nearly always a cut
 MAX_TRIM_UP = 0.5  # dB a file may be raised after the limiter (peaks rise with it)
-CALIBRATION = PACE_PASSAGE  # read in every voice once: its level, and its pace
+CALIBRATION = NARRATION_PASSAGE  # read in every voice once, for its level (20 seconds or so)
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,15 @@ class Levels:
         key = self._key(voice)
         synthesize_job(SynthJob(key, CALIBRATION, voice), self.cache_dir)
         return segment_pcm(cache_path(self.cache_dir, key))
+
+    def missing(self, voices: Iterable[Voice]) -> list[SynthJob]:
+        """The calibration passages still to be spoken, to be spread over the workers first."""
+        jobs = {}
+        for voice in voices:
+            key = self._key(voice)
+            if key not in self.data and not cache_entry_ok(cache_path(self.cache_dir, key)):
+                jobs[key] = SynthJob(key, CALIBRATION, voice)
+        return list(jobs.values())
 
     def voice_gain(self, voice: Voice) -> float:
         """dB that bring this voice to REFERENCE without clipping a sample."""

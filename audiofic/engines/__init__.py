@@ -11,6 +11,7 @@ an engine from elsewhere is named by its import path, `package.module:Class`.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import math
 import os
@@ -170,19 +171,26 @@ def _problem(exc: BaseException) -> str:
 _LIBC = ctypes.CDLL(None)
 
 
-def in_fresh_child(speak: Callable[[], None], what: str) -> None:
+def in_fresh_child(speak: Callable[[], None], what: str, here: bool = False) -> None:
     """Run `speak` in a forked child of this process as it is now, and wait for it.
 
     Synthesizers keep state from one utterance to the next (espeak-ng's pitch flutter, the
     random generators inside a neural model), so the same text came out differently depending
     on what was said before it. A child forked from a state that never speaks starts from the
     same place every time: the same text and voice give the same samples. Whatever `speak`
-    raises, or a child that dies, raises here at once as one line."""
+    raises, or a child that dies, raises here at once as one line. With `here`, `speak` runs in
+    this process (for what cannot cross a fork: a GPU's context), its errors reported alike."""
+    if here:
+        try:
+            return speak()
+        except Exception as exc:  # noqa: BLE001 - one line for the user, as from a child
+            raise AudioficError(f"{what}: {_problem(exc)}") from None
     read, write = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # an engine's idle native threads are not needed
         pid = os.fork()
     if pid == 0:  # the child: speak, report, and leave without running any Python clean-up
+        gc.disable()  # it lives for one segment: a collection would only copy the parent's pages
         os.close(read)
         _LIBC.srand(1)  # the C library's noise as a new process has it, whatever the parent drew
         problem = None
@@ -219,9 +227,9 @@ def release_engines() -> None:
     """Drop this process's engines (and the models they hold): the main process needs them only
     to measure levels; the workers load their own."""
     _instances.clear()
-    import gc
-
     gc.collect()
+    if hasattr(_LIBC, "malloc_trim"):  # glibc keeps freed memory for reuse; a model's worth is given back
+        _LIBC.malloc_trim(0)
 
 
 def builtin_engines() -> list[str]:

@@ -16,10 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, in_fresh_child, length_scale_for, neural
+from . import Engine, Palette, VoiceInfo, length_scale_for, neural
 
 SAMPLE_RATE = 24000
-MAX_TOKENS = 500
 GENDERS = {"jf_alpha": "female", "jf_gongitsune": "female", "jf_nezumi": "female", "jf_tebukuro": "female",
            "jm_kumo": "male"}
 # Blends give the one male voice brothers, and make voices that are neither.
@@ -32,8 +31,8 @@ TO_KOKORO = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O
              ("tʃ", "ʧ"), ("ɚ", "əɹ")]
 # Words per minute of each voice on the pace passages (engines.measure_pace) at speed 1 and at speed 1 / engines.SLOW,
 # measured once (a blend's pace is the weighted mean of its voices'), so no render spends time measuring them again.
-PACE = {"jf_alpha": (206.8, 133.1), "jf_gongitsune": (165.8, 108.8), "jf_nezumi": (178.9, 115.7),
-        "jf_tebukuro": (177.5, 115.3), "jm_kumo": (192.9, 125.1)}
+PACE = {"jf_alpha": (178.1, 116.8), "jf_gongitsune": (151.2, 99.4), "jf_nezumi": (153.6, 100.3),
+        "jf_tebukuro": (161.1, 105.3), "jm_kumo": (165.8, 108.3)}
 
 
 def _data():
@@ -96,7 +95,7 @@ class KokoroEngine(Engine):
         import onnxruntime
 
         model = (_data() / "model.sha256").read_text().strip()[:16]
-        return f"kokoro-onnx 2; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
+        return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
 
     # -- speech
 
@@ -110,32 +109,31 @@ class KokoroEngine(Engine):
         return self._session
 
     def _run(self, text: str, voice: str, speed: float):
+        """The model run a few sentences at a time (neural.chunks): its memory grows with what it is given."""
         np = neural.need("numpy")
         session, vocab, styles = self._load(), _vocab(), _styles()
-        spoken = neural.phonemes(text, "en-us")
-        for ipa, symbol in TO_KOKORO:
-            spoken = spoken.replace(ipa, symbol)
-        tokens = [vocab[c] for c in spoken if c in vocab]
-        pieces, out = [tokens[i:i + MAX_TOKENS] for i in range(0, len(tokens), MAX_TOKENS)] or [[]], []
         blend = parse_blend(voice)
-        for piece in pieces:
-            if not piece:
-                out.append(np.zeros(int(0.1 * SAMPLE_RATE), np.float32))
+        out = []
+        for chunk in neural.chunks(neural.phonemes(text, "en-us")):
+            for ipa, symbol in TO_KOKORO:
+                chunk = chunk.replace(ipa, symbol)
+            tokens = [vocab[c] for c in chunk if c in vocab]  # neural.CHUNK keeps this under the model's 510
+            if not tokens:
                 continue
-            style = sum(styles[name][min(len(piece), len(styles[name])) - 1] * w for name, w in blend)
-            audio = session.run(None, {"tokens": np.array([[0, *piece, 0]], dtype=np.int64),
+            style = sum(styles[name][min(len(tokens), len(styles[name])) - 1] * w for name, w in blend)
+            audio = session.run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
                                        "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
                                        "speed": np.array([speed], dtype=np.float32)})[0]
             out.append(np.asarray(audio, np.float32).ravel())
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
 
     def _speak(self, text: str, voice: str, speed: float, volume: float, path: Path) -> None:
-        self._load()  # loaded here, never run here: every child starts from this state
+        session = self._load()  # loaded here, never run here: every child starts from this state
 
         def child():
             neural.write_float_wav(path, self._run(text, voice, speed), SAMPLE_RATE, volume)
 
-        in_fresh_child(child, f"Kokoro could not speak a segment of {len(text)} characters")
+        neural.speak_repeatably(session, child, f"Kokoro could not speak a segment of {len(text)} characters")
 
     def _speed(self, voice: str, rate: float) -> float:
         """`rate` is words per minute of speech; a blend's pace is its voices' measured paces, weighted."""

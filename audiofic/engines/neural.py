@@ -13,14 +13,19 @@ import hashlib
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import write_wav
+from . import in_fresh_child, write_wav
 from .pyttsx3_engine import espeak_version  # noqa: F401 - the phonemes' version, in the neural engines' cache keys
 
 CLAUSE_END = re.compile(r"[,;:.!?…—–]+")
+# A model's working memory grows with what it is given at once (about 1 MB a phoneme for Piper
+# and for Kokoro), and a paragraph of fan fiction can run to thousands: each run is given at
+# most this many phonemes, cut where a reader would pause.
+CHUNK = 150
 
 
 def need(module: str, extra: str = "neural"):
@@ -51,6 +56,36 @@ def phonemes(text: str, espeak_voice: str) -> str:
     return " ".join(pieces)
 
 
+def chunks(ipa: str, limit: int = CHUNK) -> list[str]:
+    """`phonemes` output in runs of at most `limit` symbols: whole sentences together where they
+    fit, a longer sentence cut at its clauses, a longer clause between words."""
+    levels = (r"(?<=[.!?])\s+", r"(?<=[,;:])\s+", r"\s+")
+
+    def pack(text: str, level: int) -> list[str]:
+        if len(text) <= limit:
+            return [text]
+        if level == len(levels):
+            return [text[i:i + limit] for i in range(0, len(text), limit)]
+        out: list[str] = []
+        for part in filter(None, re.split(levels[level], text)):
+            for piece in pack(part, level + 1):
+                if out and len(out[-1]) + 1 + len(piece) <= limit:
+                    out[-1] += " " + piece
+                else:
+                    out.append(piece)
+        return out
+
+    return pack(ipa.strip(), 0) if ipa.strip() else []
+
+
+GPU = "CUDAExecutionProvider"
+
+
+def providers(available: list[str]) -> list[str]:
+    """The GPU first where onnxruntime offers one (the onnxruntime-gpu build), then the CPU."""
+    return [p for p in (GPU, "CPUExecutionProvider") if p in available]
+
+
 def session(model: Path | bytes, label: str = ""):
     """An onnxruntime session (from a file, or a model's bytes): GPU where onnxruntime offers
     one, else one CPU thread."""
@@ -59,13 +94,20 @@ def session(model: Path | bytes, label: str = ""):
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    available = ort.get_available_providers()
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    options.enable_mem_pattern = False  # planned for one input shape; every segment has its own: only waste
     try:
         source = model if isinstance(model, bytes) else str(model)
-        return ort.InferenceSession(source, sess_options=options, providers=providers)
+        return ort.InferenceSession(source, sess_options=options, providers=providers(ort.get_available_providers()))
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types; one line for the user
         raise AudioficError(f"{label or model}: the voice model would not load ({exc})") from None
+
+
+def speak_repeatably(model_session, speak: Callable[[], None], what: str) -> None:
+    """`speak` on the CPU in a fresh child (engines.in_fresh_child), so the noise the model
+    samples starts from the same state for every segment. A GPU's context does not survive a
+    fork, so on a GPU it runs here: as good, but its noise is not the same twice (the cache
+    keeps what was said)."""
+    in_fresh_child(speak, what, here=GPU in model_session.get_providers())
 
 
 def write_float_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:

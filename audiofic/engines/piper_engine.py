@@ -14,10 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import SLOW, Engine, Palette, VoiceInfo, in_fresh_child, length_scale_for, measure_pace, neural
+from . import SLOW, Engine, Palette, VoiceInfo, length_scale_for, measure_pace, neural
 
 # Words per minute on the pace passages at length scale 1 and at engines.SLOW, measured once.
-PACKAGED_PACE = {"joe": (213.7, 156.2)}
+PACKAGED_PACE = {"joe": (213.4, 157.4)}
 
 
 def _packaged() -> dict[str, Path]:
@@ -100,7 +100,7 @@ class PiperEngine(Engine):
         import onnxruntime
 
         model = f"; model {neural.file_hash(self._resolve(voice)[0])}" if voice else ""
-        return f"piper-onnx 2; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}{model}"
+        return f"piper-onnx 3; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}{model}"
 
     # -- speech
 
@@ -110,39 +110,44 @@ class PiperEngine(Engine):
         return self._models[path]
 
     def _run(self, path: Path, speaker: str | None, text: str, length_scale: float):
+        """The model run on the text's phonemes a few sentences at a time (neural.chunks), as
+        Piper itself runs a sentence at a time: its memory grows with what it is given."""
         np = neural.need("numpy")
         session, config = self._model(path)
         ids_map = config["phoneme_id_map"]
         pad, bos, eos = ids_map.get("_", [0]), ids_map.get("^", [1]), ids_map.get("$", [2])
-        ids = list(bos) + list(pad)
-        for symbol in neural.phonemes(text, (config.get("espeak") or {}).get("voice", "en-us")):
-            if symbol in ids_map:
-                ids += list(ids_map[symbol]) + list(pad)
-        ids += list(eos)
-        if len(ids) <= 3:  # nothing to say
-            return np.zeros(int(0.1 * config["audio"]["sample_rate"]), np.float32)
         inference = config.get("inference") or {}
-        inputs = {
-            "input": np.array([ids], dtype=np.int64),
-            "input_lengths": np.array([len(ids)], dtype=np.int64),
-            "scales": np.array([inference.get("noise_scale", 0.667), length_scale, inference.get("noise_w", 0.8)],
-                               dtype=np.float32),
-        }
-        if len(config.get("speaker_id_map") or {}) > 1:
-            inputs["sid"] = np.array([config["speaker_id_map"].get(speaker, 0)], dtype=np.int64)
-        return session.run(None, inputs)[0].ravel()
+        scales = np.array([inference.get("noise_scale", 0.667), length_scale, inference.get("noise_w", 0.8)],
+                          dtype=np.float32)
+        out = []
+        for chunk in neural.chunks(neural.phonemes(text, (config.get("espeak") or {}).get("voice", "en-us"))):
+            ids = list(bos) + list(pad)
+            for symbol in chunk:
+                if symbol in ids_map:
+                    ids += list(ids_map[symbol]) + list(pad)
+            ids += list(eos)
+            if len(ids) <= 3:
+                continue
+            inputs = {"input": np.array([ids], dtype=np.int64), "input_lengths": np.array([len(ids)], dtype=np.int64),
+                      "scales": scales}
+            if len(config.get("speaker_id_map") or {}) > 1:
+                inputs["sid"] = np.array([config["speaker_id_map"].get(speaker, 0)], dtype=np.int64)
+            out.append(session.run(None, inputs)[0].ravel())
+        if not out:  # nothing to say
+            return np.zeros(int(0.1 * config["audio"]["sample_rate"]), np.float32)
+        return np.concatenate(out)
 
     def _speak(self, model: Path, speaker: str | None, text: str, length_scale: float, volume: float,
                out: Path) -> None:
-        """Inference in a fresh child (engines.in_fresh_child): the noise VITS samples starts from
-        the same generator state every time, so a segment always sounds the same."""
-        self._model(model)  # loaded here, never run here: every child starts from this state
+        """Inference in a fresh child (neural.speak_repeatably): the noise VITS samples starts
+        from the same generator state every time, so a segment always sounds the same."""
+        session = self._model(model)[0]  # loaded here, never run here: every child starts from this state
 
         def child():
             audio = self._run(model, speaker, text, length_scale)
             neural.write_float_wav(out, audio, _config(model)["audio"]["sample_rate"], volume)
 
-        in_fresh_child(child, f"Piper could not speak a segment of {len(text)} characters")
+        neural.speak_repeatably(session, child, f"Piper could not speak a segment of {len(text)} characters")
 
     def _length_scale(self, voice: str, model: Path, speaker: str | None, rate: float) -> float:
         """`rate` is words per minute of speech: the voice's own pace is measured once, at two scales."""

@@ -22,7 +22,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, _interleave, in_fresh_child, measure_pace, write_wav
+from . import SLOW, Engine, Palette, VoiceInfo, _interleave, in_fresh_child, length_scale_for, measure_pace, write_wav
 
 ESPEAK_HINT = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
 
@@ -33,7 +33,7 @@ MALE_VOICES = ("en+m3", "en-us+m1", "en-gb-scotland+m2", "en-029+m4", "en-gb-x-g
                "en-gb-x-rp+m5", "en-us+m6", "en-gb-x-gbcwmd+m3")
 PITCH_STEPS = (0, -12, 12)
 DIALOGUE_VARIANT = "+f3"
-REFERENCE_RATE = 175  # espeak-ng's rate setting that each voice's pace is measured at  # the generic dialogue voice of a work in another language
+REFERENCE_RATE = 175  # espeak-ng's rate setting that each voice's pace is measured at (and at 175 / SLOW)
 
 
 def split_variant(voice: str) -> tuple[str, str | None]:
@@ -48,7 +48,7 @@ class Pyttsx3Engine(Engine):
     default_pitch = 50
 
     def __init__(self) -> None:
-        self._pace: dict[str, float] = {}
+        self._pace: dict[str, tuple[float, float]] = {}
 
     def _espeak(self):
         if not espeak_available():
@@ -100,13 +100,14 @@ class Pyttsx3Engine(Engine):
 
     def _espeak_rate(self, voice: str, rate: float) -> int:
         """espeak-ng's own rate setting runs fast (175 gives about 216 words a minute of speech):
-        each voice's pace is measured once, so `rate` is words per minute as a listener counts."""
+        each voice's pace is measured once at two settings, so `rate` is words per minute as a
+        listener counts (its pauses do not stretch with the setting: pace is not in proportion)."""
         if voice not in self._pace:
             lib = self._espeak()
-            self._pace[voice] = measure_pace(lambda text, out: in_fresh_child(
-                lambda: self._speak_to_file(lib, _commands(REFERENCE_RATE, 50, 1.0) + text, voice, out),
-                "espeak-ng could not measure its pace"))
-        return max(80, min(450, round(rate * REFERENCE_RATE / self._pace[voice])))
+            self._pace[voice] = tuple(measure_pace(lambda text, out, r=setting: in_fresh_child(
+                lambda: self._speak_to_file(lib, _commands(r, 50, 1.0) + text, voice, out),
+                "espeak-ng could not measure its pace")) for setting in (REFERENCE_RATE, REFERENCE_RATE / SLOW))
+        return max(80, min(450, round(REFERENCE_RATE / length_scale_for(rate, *self._pace[voice]))))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         lib = self._espeak()
@@ -165,7 +166,7 @@ def _plain(text: str) -> str:
 @cache
 def _version() -> str:
     return (f"pyttsx3 {package_version('pyttsx3')}; {espeak_version()}; one fresh synthesizer per segment; "
-            "rate in measured words per minute, 1.4 syllables a word")
+            "rate in measured words per minute, 1.4 syllables a word, at two settings")
 
 
 @cache
