@@ -19,6 +19,7 @@ speaker starts a new paragraph, so one paragraph is one speaker):
   unknown      nothing supports a guess: the generic dialogue voice reads it
 
   voice        whose voice the narration hears: "Angel's voice was soft", "she heard Xander sigh"
+  self         the line says who speaks: "It's me, Willow."
   quoted       a few words quoted inside a sentence of narration (scare quotes): the narrator's
   chat         a chat or text-message log's `Sender: message` line: its sender (segment.py)
 
@@ -75,7 +76,7 @@ _SENTENCE_END = re.compile(rf"(?<=[.!?;]){_ABBREVIATIONS}\s+")
 # How far each rule's choice can be trusted, from how often it was right on the development sets
 # (fan fiction and novels): high is right about 19 times in 20, medium 9 in 10, low 6 in 7.
 CONFIDENCE = {"override": "high", "chat": "high", "explicit": "high", "first-person": "high", "continued": "high",
-              "quoted": "high", "pronoun": "high", "vocative": "medium", "voice": "medium", "beat": "low",
+              "quoted": "high", "pronoun": "high", "self": "high", "vocative": "medium", "voice": "medium", "beat": "low",
               "turns": "low", "pov": "low", "ranked": "medium", "unknown": "none"}
 
 
@@ -122,6 +123,8 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     for turn in turns:
         _explicit(turn, index, narrators.get(turn.chapter))
         turn.addressees = _vocatives(turn, index)
+        if turn.speaker is None and turn.pronoun is None:
+            _named_self(turn, index)
         if turn.speaker is None and turn.pronoun is None:
             _voice_of(turn, index)
         if turn.speaker is None and turn.pronoun is None:
@@ -406,9 +409,10 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
     found = []
     for seg in turn.dialogue:
         text = seg.text
+        named_self = {m.end() for m in _SELF.finditer(text)}
         for start, end, names in index.find(text):
-            if not re.search(r"[\w!?]", text[:start] + text[end:]):
-                continue  # "Bingley." answers a question; it addresses no one ("Bingley!" calls him)
+            if not re.search(r"[\w!?]", text[:start] + text[end:]) or start in named_self:
+                continue  # "Bingley." answers a question, "It's me, Willow." says who speaks: no one is addressed
             before, after = text[:start], text[end:end + 2]
             opening = re.fullmatch(r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*", before,
                                    re.I)
@@ -420,6 +424,20 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
 
 _VOICE_OF = re.compile(r"([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)[’'`]s\s+(?:\w+\s+)?(?:voice|words|reply|answer|tone)\b")
 _HEARD_DO = re.compile(r"\s+(?:chuckle|laugh|sigh|say|ask|answer|reply|call|whisper)(?:d|ed|s)?\b")
+
+
+_SELF = re.compile(r"\b(?:it[’'`]?s\s+(?:only\s+|just\s+)?me|it\s+is\s+(?:only\s+|just\s+)?me|I[’'`]?m|I\s+am|my\s+name[’'`]?s|"
+                   r"my\s+name\s+is)[,—–-]*\s+(?=[A-Z])", re.I)
+
+
+def _named_self(turn: Turn, index: NameIndex) -> None:
+    """"It's me, Willow." / "I'm Tobias.": the line says who speaks (not "I'm not Glory", not
+    "I'm Willow's friend")."""
+    for seg in turn.dialogue:
+        for m in _SELF.finditer(seg.text):
+            found = _mention_at(seg.text, index, m.end())
+            if found and not re.match(r"[’'`]s\b", seg.text[found[1]:]) and found[0][0] not in turn.addressees:
+                return _decide(turn, found[0][0], "self")
 
 
 def _voice_of(turn: Turn, index: NameIndex) -> None:

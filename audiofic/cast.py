@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from .attribute import attribute, chat_sender
-from .characters import Character, NameIndex, discover, infer_gender
+from .characters import Character, NameIndex, discover, infer_gender, name_gender
 from .config import Config
 from .engines import Palette, get_engine
 from .files import atomic_write
@@ -66,6 +66,8 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
         lines, _words = speaking_counts(work)
         new = [c for c in characters if not lines[c.name] and c.name != narrator]
         characters = [c for c in characters if lines[c.name] or c.name == narrator]
+        characters = [c if c.gender != "unknown" else dataclasses.replace(c, gender=name_gender(c.name))
+                      for c in characters]
     warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator)
     return Casting(characters, narrator, entries, new)

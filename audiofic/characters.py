@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from .model import VoiceChoice
 
@@ -246,6 +248,20 @@ def infer_genders(names: list[str], text: str) -> dict[str, str]:
             weighed[name][0] += male
             weighed[name][1] += female
     return genders | {name: _judge(*weighed[name]) for name in scenes}
+
+
+def name_gender(name: str) -> str:
+    """What a first name usually is: "Xander" and "Angel" are boys' names at least twice as often
+    as girls' (audiofic/name_genders.txt). For a voice when the pronouns say nothing; never for
+    attribution, where a guessed "she" would draw lines to a woman who is only remembered."""
+    first = name.split()[0].lower() if name.split() else ""
+    return {"m": "male", "f": "female"}.get(_name_genders().get(first, ""), "unknown")
+
+
+@cache
+def _name_genders() -> dict[str, str]:
+    lines = (Path(__file__).parent / "name_genders.txt").read_text("ascii").splitlines()
+    return dict(line.split("\t") for line in lines if line and not line.startswith("#"))
 
 
 def _judge(male: float, female: float) -> str:

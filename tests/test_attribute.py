@@ -230,6 +230,14 @@ def test_a_line_calling_one_of_two_people_by_name_is_the_others():
     assert said(crowded, PAIR)[0][1] is None
 
 
+def test_a_line_that_says_who_speaks_is_theirs():
+    text = ('Tobias grabbed her arm in the dark. "Ines! You came back!"\n\n'
+            '"Tobias, stop! It\u2019s me, Mara. Ines is not here."')
+    lines = said(text, PAIR)
+    assert lines[1][1:] == ("Mara", "self")  # "It's me, Mara" names the speaker, it calls no one
+    assert said('"I\'m not Ines, you know. I\'m Mara\'s sister."', PAIR)[0][1] is None
+
+
 def test_was_his_answer_is_a_pronoun_tag():
     text = ('Mara stood at the door and Ines waited outside with Tobias.\n\n'
             '"Will you come?" Mara asked.\n\n'
@@ -351,6 +359,11 @@ def test_a_first_render_casts_only_those_who_speak_and_lists_the_rest():
     assert {c.name for c in casting.characters} == {"Mara", "Corvin"}
     assert "Tobias" in {c.name for c in casting.new}
     assert not any(c.name.startswith("Later") for c in casting.characters + casting.new)  # an opener, not a name
+    # No pronoun says what Mara or Corvin are: a voice goes by what the first name usually is
+    # (Mara: a girl's name; Corvin: too rare to say).
+    assert {c.name: c.gender for c in casting.characters} == {"Mara": "female", "Corvin": "unknown"}
+    from audiofic.characters import name_gender
+    assert (name_gender("Xander Harris"), name_gender("Willow"), name_gender("Spike")) == ("male", "female", "unknown")
 
 
 
