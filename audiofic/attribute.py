@@ -19,8 +19,10 @@ speaker starts a new paragraph, so one paragraph is one speaker):
   unknown      nothing supports a guess: the generic dialogue voice reads it
 
   voice        whose voice the narration hears: "Angel's voice was soft", "she heard Xander sigh"
+               ("she heard Angel's voice" before a line: Angel said the line before it)
   self         the line says who speaks: "It's me, Willow."
-  quoted       a few words quoted inside a sentence of narration (scare quotes): the narrator's
+  quoted       a few words quoted inside a sentence of narration (scare quotes), or narration
+               caught between quote marks never closed ("…, she concluded."): the narrator's
   chat         a chat or text-message log's `Sender: message` line: its sender (segment.py)
 
 Two checks run through every rule but the explicit ones: nobody calls themselves by name (a
@@ -120,13 +122,16 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
         seg.speaker = chat_sender(seg.speaker, index)
     turns = _turns(work)
     mentions = _mentions(work, index)
-    for turn in turns:
+    for position, turn in enumerate(turns):
         _explicit(turn, index, narrators.get(turn.chapter))
         turn.addressees = _vocatives(turn, index)
         if turn.speaker is None and turn.pronoun is None:
             _named_self(turn, index)
         if turn.speaker is None and turn.pronoun is None:
-            _voice_of(turn, index)
+            heard = _voice_of(turn, index)
+            prev = _previous_in_chain(turns, position)
+            if heard and prev and prev.speaker is None and heard not in prev.addressees:
+                _decide(prev, heard, "voice")  # "…when she heard Angel's voice.": Angel said the line before
         if turn.speaker is None and turn.pronoun is None:
             _pronoun_beat(turn, index)
     _propagate_continued(turns)
@@ -185,7 +190,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     for turn in turns:
         for seg in turn.dialogue:
             seg.speaker, seg.rule = turn.speaker, (turn.rule if turn.speaker else "unknown")
-            if _quoted_words(seg, turn):
+            if _quoted_words(seg, turn) or _NARRATION_IN_QUOTES.match(seg.text):
                 seg.speaker, seg.rule = None, "quoted"  # read by the narrator: nobody says it
     for (chapter_no, seg_index), speaker in (overrides or {}).items():
         segs = work.chapters[chapter_no - 1].segments if 0 < chapter_no <= len(work.chapters) else []
@@ -440,22 +445,29 @@ def _named_self(turn: Turn, index: NameIndex) -> None:
                 return _decide(turn, found[0][0], "self")
 
 
-def _voice_of(turn: Turn, index: NameIndex) -> None:
+def _voice_of(turn: Turn, index: NameIndex) -> str | None:
     """"Angel's voice was soft." / "She heard Xander sigh.": whose voice the narration hears
-    speaks the line (but nobody the line itself calls by name)."""
+    speaks the line (but nobody the line itself calls by name). "She heard Angel's voice" hears
+    what was already said: returns Angel, whose the line before is, and decides nothing here."""
+    heard = None
     for seg in turn.narration:
         text = seg.text
         found = []
         for m in _VOICE_OF.finditer(text):
             mention = next(index.find(m.group(1)), None)
             if mention and mention[0] == 0:
+                if re.search(r"\b(?:heard|recogni[sz]ed)\s+$", text[max(0, m.start() - 12):m.start()]):
+                    heard = heard or mention[2][0]
+                    continue
                 found.append((m.start(), mention[2]))
         for start, end, names in index.find(text):
             if re.search(r"\bheard\s+$", text[max(0, start - 8):start]) and _HEARD_DO.match(text, end):
                 found.append((start, names))
         for _at, names in sorted(found):
             if names[0] not in turn.addressees:
-                return _decide(turn, names[0], "voice")
+                _decide(turn, names[0], "voice")
+                return None
+    return heard
 
 
 def _the_other_one(turn: Turn, mentions, genders: dict[str, str], reach: int = 1500) -> None:
@@ -481,6 +493,10 @@ def _point_of_view(position: int, mentions, genders: dict[str, str], source: str
     gender = "male" if he > she else "female"
     ranked = [n for n, _c in counts.most_common() if genders.get(n) == gender]
     return ranked[0] if ranked else None
+
+
+# "…," she concluded. caught between quote marks that were never closed: narration, not speech.
+_NARRATION_IN_QUOTES = re.compile(rf"\s*(?:he|she|they|we)\s+(?:\w+ly\s+)?{_VERB}\b")
 
 
 def _quoted_words(seg: Segment, turn: Turn) -> bool:

@@ -238,6 +238,21 @@ def test_a_line_that_says_who_speaks_is_theirs():
     assert said('"I\'m not Ines, you know. I\'m Mara\'s sister."', PAIR)[0][1] is None
 
 
+def test_hearing_someones_voice_gives_them_the_line_before():
+    text = ('The phone rang and Mara picked it up.\n\n"Hello?"\n\n"Mara? Is this a bad time?"\n\n'
+            'She sighed in relief when she heard Tobias\'s voice. "No, not at all."')
+    lines = said(text, PAIR)
+    assert lines[1][1:] == ("Tobias", "voice")
+    assert lines[2][1] != "Tobias"
+
+
+def test_narration_caught_between_unclosed_quotes_is_the_narrators():
+    work = attributed('"Thanks for calling. Don\'t tell anyone, not that anyone is left to tell, she thought, '
+                      '" and thank you," she concluded.', PAIR)
+    quoted = [s for c in work.chapters for s in c.segments if s.text.startswith("she concluded")]
+    assert quoted and quoted[0].speaker is None and quoted[0].rule == "quoted"
+
+
 def test_was_his_answer_is_a_pronoun_tag():
     text = ('Mara stood at the door and Ines waited outside with Tobias.\n\n'
             '"Will you come?" Mara asked.\n\n'
