@@ -36,6 +36,7 @@ from .publish import publish, publish_cover
 from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
 from .synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
 from .tag import Cover, Tags
+from .model import Voice
 from .cast import write_cast_file
 
 ProgressFn = Callable[[dict], None]
@@ -121,9 +122,7 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
     manifest.claim(identity)
     write_cast_file(out_dir / "voices.toml", work, ready.casting)
     remove_stale_partials(out_dir)
-    levels = Levels(cache, level)
-    _calibrate(levels, the_plan, options.jobs)
-    apply_levels(the_plan, levels)
+    apply_levels(the_plan, Levels(cache, level), options.jobs)
     for cp in the_plan.chapters:
         cp.tags.cover_id = cover_id(the_cover)
     publish_cover(out_dir, the_cover)
@@ -153,9 +152,9 @@ def finish(run: Run) -> None:
     publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.options.base_url, run.identity)
 
 
-def _calibrate(levels: Levels, the_plan: Plan, jobs: int) -> None:
+def _calibrate(levels: Levels, voices: set[Voice], jobs: int) -> None:
     """Speak the voices' calibration passages on every core: a neural voice takes seconds each."""
-    missing = levels.missing({p.voice for cp in the_plan.chapters for p in cp.segments} | {the_plan.config.narrator})
+    missing = levels.missing(voices)
     if len(missing) > 1 and jobs > 1:
         with worker_pool(min(jobs, len(missing))) as pool:
             try:
@@ -171,9 +170,11 @@ def worker_pool(count: int) -> cf.ProcessPoolExecutor:
                                   initializer=init_worker)
 
 
-def apply_levels(the_plan: Plan, levels: Levels) -> None:
-    """Each segment's voice gain, and the chapter gain and limiter, into the plan."""
+def apply_levels(the_plan: Plan, levels: Levels, jobs: int = 1) -> None:
+    """Each segment's voice gain, and the chapter gain and limiter, into the plan (the voices
+    not yet measured are spoken first, on `jobs` cores)."""
     voices = {p.voice for cp in the_plan.chapters for p in cp.segments}
+    _calibrate(levels, voices | {the_plan.config.narrator}, jobs)
     gains = {voice: levels.voice_gain(voice) for voice in voices}
     for cp in the_plan.chapters:
         cp.gains = [gains[p.voice] + (THOUGHT_GAIN if p.reader == "thought" else 0.0) for p in cp.segments]

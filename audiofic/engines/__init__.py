@@ -77,6 +77,12 @@ def measure_pace(speak: Callable[[str, Path], None]) -> float:
 SLOW = 1.5  # the second length scale pace is measured at
 
 
+def measure_paces(speak_at: Callable[[str, Path, float], None]) -> tuple[float, float]:
+    """A voice's pace at length scale 1 and at SLOW, as `speak_at(text, path, scale)` writes it:
+    the two figures length_scale_for needs."""
+    return tuple(measure_pace(lambda text, out, s=scale: speak_at(text, out, s)) for scale in (1.0, SLOW))
+
+
 def length_scale_for(rate: float, pace: float, slow_pace: float) -> float:
     """The length scale that makes a neural voice speak `rate` words per minute, from its pace at
     scale 1 and at SLOW: stretching a model's phonemes does not stretch its pauses alike, so pace

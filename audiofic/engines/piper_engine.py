@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import SLOW, Engine, Palette, VoiceInfo, length_scale_for, measure_pace, neural
+from . import Engine, Palette, VoiceInfo, length_scale_for, measure_paces, neural
 
 # Words per minute on the pace passages at length scale 1 and at engines.SLOW, measured once.
 PACKAGED_PACE = {"joe": (213.4, 157.4)}
@@ -152,8 +152,7 @@ class PiperEngine(Engine):
     def _length_scale(self, voice: str, model: Path, speaker: str | None, rate: float) -> float:
         """`rate` is words per minute of speech: the voice's own pace is measured once, at two scales."""
         if voice not in self._pace:
-            self._pace[voice] = tuple(measure_pace(lambda text, out, s=scale: self._speak(model, speaker, text, s, 1.0, out))
-                                      for scale in (1.0, SLOW))
+            self._pace[voice] = measure_paces(lambda text, out, scale: self._speak(model, speaker, text, scale, 1.0, out))
         return max(0.3, min(3.0, length_scale_for(rate, *self._pace[voice])))
 
     def synthesize(self, text: str, voice, path: Path) -> None:

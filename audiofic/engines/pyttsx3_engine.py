@@ -22,7 +22,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from ..errors import AudioficError
-from . import SLOW, Engine, Palette, VoiceInfo, _interleave, in_fresh_child, length_scale_for, measure_pace, write_wav
+from . import Engine, Palette, VoiceInfo, _interleave, in_fresh_child, length_scale_for, measure_paces, write_wav
 
 ESPEAK_HINT = "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
 
@@ -33,7 +33,7 @@ MALE_VOICES = ("en+m3", "en-us+m1", "en-gb-scotland+m2", "en-029+m4", "en-gb-x-g
                "en-gb-x-rp+m5", "en-us+m6", "en-gb-x-gbcwmd+m3")
 PITCH_STEPS = (0, -12, 12)
 DIALOGUE_VARIANT = "+f3"
-REFERENCE_RATE = 175  # espeak-ng's rate setting that each voice's pace is measured at (and at 175 / SLOW)
+REFERENCE_RATE = 175  # espeak-ng's rate setting that each voice's pace is measured at (and at 175 / engines.SLOW)
 
 
 def split_variant(voice: str) -> tuple[str, str | None]:
@@ -104,9 +104,9 @@ class Pyttsx3Engine(Engine):
         listener counts (its pauses do not stretch with the setting: pace is not in proportion)."""
         if voice not in self._pace:
             lib = self._espeak()
-            self._pace[voice] = tuple(measure_pace(lambda text, out, r=setting: in_fresh_child(
-                lambda: self._speak_to_file(lib, _commands(r, 50, 1.0) + text, voice, out),
-                "espeak-ng could not measure its pace")) for setting in (REFERENCE_RATE, REFERENCE_RATE / SLOW))
+            self._pace[voice] = measure_paces(lambda text, out, scale: in_fresh_child(
+                lambda: self._speak_to_file(lib, _commands(REFERENCE_RATE / scale, 50, 1.0) + text, voice, out),
+                "espeak-ng could not measure its pace"))
         return max(80, min(450, round(REFERENCE_RATE / length_scale_for(rate, *self._pace[voice]))))
 
     def synthesize(self, text: str, voice, path: Path) -> None:
