@@ -3,15 +3,18 @@
 A sieve, most precise rule first, over paragraphs that hold dialogue (in prose, a new
 speaker starts a new paragraph, so one paragraph is one speaker):
 
-  explicit     a speech verb next to a cast name: "said Willow", "Mr. Darcy replied"
+  explicit     a speech verb next to a cast name: "said Willow", "Mr. Darcy replied"; before the
+               quote, the verb's subject ("Tobias put down his cup, and when Ines had gone, said:")
   first-person "I said" is the narrator character
   continued    a quotation carried over from the previous paragraph
   pronoun      "she said": the participant of that gender, else the last one mentioned
   beat         a cast member acting in the same paragraph, or the one just before: "Spike
                shrugged. 'So?'"
   vocative     the person addressed in the previous turn answers, unless a paragraph of its
-               own has them answer with a nod ("Spike nodded."): then the one who asked goes on
-  turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn)
+               own has them answer with a nod or a silence ("Spike nodded.", "He made no
+               answer."): then the one who asked goes on
+  turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn); with
+               one speaker known, the other is whoever the narration just named
                (and, left open: a line that calls one of the only two people in the scene by
                name is the other's)
   pov          a line nothing else decides, in a scene told from one character's head (its
@@ -160,7 +163,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
                     # Talking to the same listener again: the same speaker goes on ("Spike, …" / "Spike, …").
                     turn.speaker, turn.rule = prev.speaker, "vocative"
     _propagate_continued(turns)
-    _alternate(turns, index, narrators)
+    _alternate(turns, index, narrators, mentions, genders)
     _propagate_continued(turns)
     for turn in turns:
         if turn.speaker is None and not turn.continues and turn.addressees:
@@ -330,16 +333,54 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
             if by and (found := _mention_at(tail, index, by.start(1))):
                 return _decide(turn, found[0][0], "explicit")  # "thus accosted by Miss Bingley,"
             if verb:
-                clause = _SENTENCE_END.split(tail[:verb.start()])[-1]
-                mentions = list(index.find(clause))
-                if mentions:
-                    # "…heard the Rabbit say": the name right before the verb; else the subject.
-                    last = mentions[-1]
-                    close = re.fullmatch(r"\W*(?:\w+ly\W+)?", clause[last[1]:])
-                    return _decide(turn, (last if close else mentions[0])[2][0], "explicit")
-                m = _TAIL_PRONOUN.search(tail)
+                while (later := _TAIL_VERB.search(tail, verb.start() + 1)) and later.start() > verb.start():
+                    verb = later  # "Though Mara would not have answered that, she could not help but say,"
+                subject = _tag_subject(_CLAUSE_END.split(tail[:verb.start()])[-1], index)
+                if subject and subject[0] == "name":
+                    return _decide(turn, subject[1], "explicit")
+                if subject:
+                    return _pronoun(turn, subject[1], narrator)
+                m = _TAIL_PRONOUN.search(tail)  # "…, her mother said,"
                 if m:
                     return _pronoun(turn, m.group(1), narrator)
+
+
+_CLAUSE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?:\s+|--|—)")
+_CHUNK = re.compile(r"\s*(?:[,;:—–]|--)\s*")
+# A chunk of a clause that cannot hold the speaking verb's subject: a subordinate or relative
+# clause ("when Ines had gone"), a participle ("turning to Ines", "wanting Tobias gone").
+_SUBORDINATE = re.compile(r"(?:and\s+|but\s+)?(?:when|while|whilst|as|after|before|till|until|if|though|although|since|"
+                          r"because|where|(?:\w+\s+)?(?:whom|whose|which)|that|\w+ing)\b", re.I)
+_SUBJECT_PRONOUN = re.compile(r"\b(he|she|I|it|they)\b")
+
+
+def _tag_subject(clause: str, index: NameIndex) -> tuple[str, str] | None:
+    """Who does the speaking verb that ends `clause`: the name or pronoun right before it
+    ("…heard Tobias say"), else the subject of the last main-clause chunk ("Wanting Tobias
+    gone, she turned to him and said": she; "Tobias put down his cup, and when Ines had gone,
+    said": Tobias; "…met at the gate by Ines, who, taking her arm, whispered": Ines)."""
+    found = [(start, end, "name", names[0]) for start, end, names in index.find(clause)]
+    taken = [(a, b) for a, b, _k, _w in found]
+    found += [(m.start(), m.end(), "pronoun", m.group(1)) for m in _SUBJECT_PRONOUN.finditer(clause)
+              if not any(a <= m.start() < b for a, b in taken)]
+    if not found:
+        return None
+    found.sort()
+    if re.fullmatch(r"\s*(?:\w+ly\s+)?", clause[found[-1][1]:]):
+        return found[-1][2], found[-1][3]
+    subject, chunks_seen = None, set()
+    for start, end, kind, who in found:
+        here = max([0] + [m.end() for m in _CHUNK.finditer(clause, 0, start)])
+        if re.match(r"\s*,\s*who\b", clause[end:], re.I):
+            subject = (kind, who)  # "…by Ines, who, taking her arm, whispered": Ines
+        if here in chunks_seen:
+            continue  # only a chunk's first name or pronoun can be its subject: "the Rabbit noticed Alice"
+        chunks_seen.add(here)
+        chunk = clause[here:start]
+        if not (_SUBORDINATE.match(chunk) or _NOT_ACTOR_BEFORE.search(chunk) or re.search(r"\b[a-z]+ing\s+$", chunk)
+                or re.match(r"[’'`]s\b", clause[end:])):
+            subject = (kind, who)
+    return subject
 
 
 def _decide(turn: Turn, speaker: str, rule: str) -> None:
@@ -370,13 +411,11 @@ def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[s
     prev = _previous_in_chain(turns, position)
     if turn.addressees:  # nobody calls themselves by name
         genders = {n: g for n, g in genders.items() if n not in turn.addressees}
-    # 1. Someone of that gender acting in this paragraph or the one just before: "Sir William
-    #    only smiled. '…' he continued."
-    for seg in turn.narration:
-        for _start, _end, names in index.find(seg.text):
-            same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]
-            if same:
-                return _decide(turn, same[0], "pronoun")
+    # 1. Someone of that gender acting in this paragraph or the one just before, before the quote
+    #    (not "…handed it to Mara", not "Mara's letter"): "Sir William only smiled. '…' he continued."
+    actors = _actors(turn, index, genders, narrator)
+    if actors:
+        return _decide(turn, actors[0], "pronoun")
     # 2. The one the last turn spoke to: "'…at Pemberley, Mr. Darcy!' / 'It ought to be,' he replied".
     if prev:
         for name in prev.addressees:
@@ -409,6 +448,28 @@ def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[s
             return _decide(turn, same[0], "pronoun")
 
 
+_NOT_ACTOR_BEFORE = re.compile(r"\b(?:to|with|of|for|by|at|on|from|upon|towards?|than|about|after|like|thanking|"
+                               r"told|asked|addressed|answered)\s+(?:the\s+)?$", re.I)
+
+
+def _actors(turn: Turn, index: NameIndex, genders: dict[str, str], narrator: str | None) -> list[str]:
+    """Who of the pronoun's gender acts in the turn's narration before its first quote (else
+    after it), in text order: a name not governed by a preposition, not a possessive."""
+    first_quote = next((s.start for s in turn.segments if s.kind == DIALOGUE), None)
+    before, after = [], []
+    for seg in turn.narration:
+        for start, end, names in index.find(seg.text):
+            if _NOT_ACTOR_BEFORE.search(seg.text[max(0, start - 14):start]) or re.match(r"[’'`]s\b", seg.text[end:]):
+                continue
+            same = [n for n in names if genders.get(n) == turn.pronoun and n != narrator]
+            if same:
+                (before if first_quote is None or seg.start < first_quote else after).append(same[0])
+    return before or after[:1]
+
+
+_VOCATIVE_LEAD = r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*"
+
+
 def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
     """Names addressed in this turn's quotes: "Elizabeth, come here." / "…, my dear Jane."."""
     found = []
@@ -419,8 +480,9 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
             if not re.search(r"[\w!?]", text[:start] + text[end:]) or start in named_self:
                 continue  # "Bingley." answers a question, "It's me, Willow." says who speaks: no one is addressed
             before, after = text[:start], text[end:end + 2]
-            opening = re.fullmatch(r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*", before,
-                                   re.I)
+            opening = re.fullmatch(_VOCATIVE_LEAD, before, re.I)
+            if not opening and re.match(r"\s*,[^.!?]*\byour?\b", text[end:]):  # "…is cold. Tobias, would you…"
+                opening = re.search(rf"{_ABBREVIATIONS}[.!?;]\s+{_VOCATIVE_LEAD}$", before, re.I)
             closing = re.search(r"(?:,|\bdear|\bmy dear)\s*$", before) and re.match(r"\s*[,.!?;—–-]|\s*$", after)
             if (opening and re.match(r"\s*[,!?.]", after)) or closing:
                 found.extend(n for n in names[:1] if n not in found)
@@ -527,8 +589,10 @@ def _pronoun_beat(turn: Turn, index: NameIndex) -> None:
                 return
 
 
-_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head)\b",
-                            re.I)
+# An answer without words takes a turn: a nod, a shrug, a silence.
+_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|"
+                            r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|(?:was|is|remained|remains|fell|stayed)\s+silent|"
+                            r"said\s+nothing|(?:did|does)\s+not\s+(?:answer|reply|respond))\b", re.I)
 
 
 def _answered_by_gesture(turn: Turn, index: NameIndex, narrator: str | None) -> str | None:
@@ -565,16 +629,19 @@ def _previous_in_chain(turns: list[Turn], i: int) -> Turn | None:
 
 def _propagate_continued(turns: list[Turn]) -> None:
     """One quotation over several paragraphs is one speaker's, whichever paragraph says who."""
+    reach = 0  # a tag names at most two earlier paragraphs of its quotation (not a whole told story)
     for i in range(len(turns) - 1, 0, -1):  # a tag in a later paragraph names the earlier ones
         turn, prev = turns[i], turns[i - 1]
-        if turn.continues and turn.speaker and prev.speaker is None:
+        reach = reach + 1 if turn.rule == "continued" else 1
+        if turn.continues and turn.speaker and prev.speaker is None and reach <= 2:
             _decide(prev, turn.speaker, "continued")
     for i, turn in enumerate(turns):
         if turn.continues and turn.speaker is None and i > 0 and turns[i - 1].speaker:
             _decide(turn, turns[i - 1].speaker, "continued")
 
 
-def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str] | None = None) -> None:
+def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], mentions,
+               genders: dict[str, str]) -> None:
     """In a conversation, A then B then A: fill the gaps from two turns away."""
     changed = True
     while changed:
@@ -582,7 +649,7 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str] | 
         for i, turn in enumerate(turns):
             if turn.speaker is not None or turn.continues:
                 continue
-            narrator = (narrators or {}).get(turn.chapter)
+            narrator = narrators.get(turn.chapter)
             before = turns[i - 2] if i >= 2 and turns[i - 2].chain == turn.chain else None
             prev = turns[i - 1] if i >= 1 and turns[i - 1].chain == turn.chain else None
             nxt = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].chain == turn.chain else None
@@ -605,6 +672,14 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str] | 
                 guess = _other_speaker(turns, i, nxt.speaker, +1)
             if guess is None and narrator and prev and prev.speaker and prev.speaker != narrator:
                 guess = narrator  # told in the first person: the narrator is the one talked to
+            known = next((t for t in (prev, nxt) if t and t.speaker), None)
+            if guess is None and known:
+                # "'Not yet,' replied Mara." with only Mara's name in the exchange: whoever else the
+                # narration just named is the one she talks with.
+                near = mentions.between(turn.position - 1500, turn.position)
+                others = [names[0] for _pos, names in reversed(near)
+                          if names[0] not in (known.speaker, narrator) and _gender_ok(names[0], turn.pronoun, genders)]
+                guess = others[0] if others else None
             if guess in turn.addressees:  # nobody calls themselves by name: the one who spoke last goes on
                 guess = prev.speaker if prev and prev.speaker and prev.speaker not in turn.addressees else None
             if guess:

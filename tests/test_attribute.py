@@ -271,6 +271,55 @@ def test_quoted_words_inside_narration_are_the_narrators():
     assert voice_for(seg, config)[0] == "narrator"  # heard in the narrator's voice
 
 
+def test_the_subject_of_a_lead_in_tag_speaks_not_a_name_in_a_side_clause():
+    # The subject of the main clause, not a name in a "when" clause, a participle or an object.
+    assert said('Tobias put down his cup, and when Ines had gone, said:\n\n"Now we can talk."', PAIR)[0][1] == "Tobias"
+    assert said('Mara noticed Tobias at the gate, and called out to him, "You\u2019re late!"', PAIR)[0][1] == "Mara"
+    assert said('Mara sighed. Wanting Tobias gone, she turned to him and said, "Go home."', PAIR[:2])[0][1:] == ("Mara", "pronoun")
+    # A name right before the verb is its subject; a relative clause's antecedent is the speaker.
+    assert said('Mara heard Tobias say, "Not tonight."', PAIR)[0][1] == "Tobias"
+    assert said('Mara was met at the gate by Ines, who, taking her arm, whispered, "Quick."', PAIR)[0][1] == "Ines"
+    # "It" is somebody the cast does not name: the tag is not the name's before it.
+    assert said('Mara heard it say, "Who goes there?"', PAIR)[0][2] != "explicit"
+
+
+def test_a_pronoun_tag_is_the_one_acting_not_a_name_after_a_preposition_or_possessive():
+    text = 'Tobias handed the letter to Mara, and Ines watched her read it. "Well?" she said.'
+    assert said(text, PAIR)[0][1:] == ("Ines", "pronoun")
+    text = 'Mara\u2019s letter lay on the table, and Ines picked it up. "Whose is this?" she said.'
+    assert said(text, PAIR)[0][1:] == ("Ines", "pronoun")
+
+
+def test_a_name_called_in_the_middle_of_a_line_is_addressed():
+    text = '"The coffee is cold again. Tobias, would you make a fresh pot?" said Mara.\n\n"Make it yourself."'
+    assert said(text, PAIR)[-1][1:] == ("Tobias", "vocative")
+    # A name that is the subject of its sentence calls nobody ("Tobias, I think, made it").
+    text = '"The coffee is cold. Tobias, I think, made it," said Mara.\n\n"He always does."'
+    assert said(text, PAIR)[-1][2] != "vocative"
+
+
+def test_a_silence_in_a_paragraph_of_its_own_takes_the_turn():
+    text = ('Ines sat by the window. "Did you take the money, Tobias?"\n\n'
+            'He made no answer.\n\n'
+            '"I know you did."')
+    assert [s for _, s, _ in said(text, PAIR)] == ["Ines", "Ines"]
+
+
+def test_a_lone_named_speaker_talks_with_the_one_the_narration_just_named():
+    text = ('The gulls were loud over the water, and Tobias came down to the harbour at dawn.\n\n'
+            'The tide was going out.\n\n"Not yet," replied Mara, without looking up.\n\n"And the nets?"\n\n'
+            '"Mended, all of them."')
+    assert [s for _, s, _ in said(text, PAIR)] == ["Mara", "Tobias", "Mara"]
+
+
+def test_a_tag_late_in_a_long_quotation_names_only_the_paragraphs_just_before():
+    paragraphs = ['"Tell us how the war ended," said Ines.', '"It ended in the snow.', '"We had no food.',
+                  '"We had no fire.', '"We had no hope.', '"And then the spring came," said Tobias.']
+    lines = said("\n\n".join(paragraphs), PAIR)
+    assert [s for _, s, _ in lines][-3:] == ["Tobias"] * 3
+    assert [r for _, _, r in lines][1] != "continued"  # five paragraphs back: not the tag's to name
+
+
 def test_a_first_person_chapter_in_a_third_person_work_has_its_narrator():
     opening = ("I wake in the dark and I do not know where I am. I count my breaths and I wait. "
                "My hands are cold and I cannot feel my feet. I try to remember the road. " * 6)
