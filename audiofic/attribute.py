@@ -60,6 +60,8 @@ _PRONOUN_AFTER_VERB = re.compile(rf"^[\s,;:—–-]*{_VERB}\s+{_WHO}\b", re.I)
 _PRONOUN_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*{_WHO}\s+(?:\w+\s+)?{_ADVERB}?{_VERB}\b", re.I)
 _NAME_THEN_VERB = re.compile(rf"^\s*(?:,\s*)?{_ADVERB}?(?:\w+\s+){{0,1}}{_ADVERB}?{_VERB}\b", re.I)
 _TAIL_PRONOUN = re.compile(rf"\b{_WHO}\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
+_TAIL_SAYING = re.compile(r"\b(?:saying|adding|asking|replying|answering|calling|whispering|muttering|shouting)\b"
+                          r"[^.!?\"“”]*[,:—–-]\s*$", re.I)
 _TAIL_VERB = re.compile(rf"\b{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
 # A paragraph that ends "…and Mrs. Hurst began again." introduces the next one's quote.
@@ -332,6 +334,9 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
             by = _BY_NAME.search(tail)
             if by and (found := _mention_at(tail, index, by.start(1))):
                 return _decide(turn, found[0][0], "explicit")  # "thus accosted by Miss Bingley,"
+            saying = _TAIL_SAYING.search(tail)  # "…and he walked off, saying,"
+            if saying and (verb is None or saying.start() > verb.start()):
+                verb = saying
             if verb:
                 while (later := _TAIL_VERB.search(tail, verb.start() + 1)) and later.start() > verb.start():
                     verb = later  # "Though Mara would not have answered that, she could not help but say,"
@@ -346,7 +351,7 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
 
 
 _CLAUSE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?:\s+|--|—)")
-_CHUNK = re.compile(r"\s*(?:[,;:—–]|--)\s*")
+_CHUNK = re.compile(r"\s*(?:[,;:—–]|--|\band\b|\bbut\b)\s*")
 # A chunk of a clause that cannot hold the speaking verb's subject: a subordinate or relative
 # clause ("when Ines had gone"), a participle ("turning to Ines", "wanting Tobias gone").
 _SUBORDINATE = re.compile(r"(?:and\s+|but\s+)?(?:when|while|whilst|as|after|before|till|until|if|though|although|since|"
@@ -668,18 +673,18 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], m
                     guess = Counter(others).most_common(1)[0][0]
             if guess is None and prev and prev.speaker:
                 guess = _other_speaker(turns, i, prev.speaker, -1)
-            if guess is None and nxt and nxt.speaker:
-                guess = _other_speaker(turns, i, nxt.speaker, +1)
-            if guess is None and narrator and prev and prev.speaker and prev.speaker != narrator:
-                guess = narrator  # told in the first person: the narrator is the one talked to
             known = next((t for t in (prev, nxt) if t and t.speaker), None)
             if guess is None and known:
                 # "'Not yet,' replied Mara." with only Mara's name in the exchange: whoever else the
                 # narration just named is the one she talks with.
-                near = mentions.between(turn.position - 1500, turn.position)
+                near = mentions.between(turn.position - 1500, turn.dialogue[0].start)
                 others = [names[0] for _pos, names in reversed(near)
                           if names[0] not in (known.speaker, narrator) and _gender_ok(names[0], turn.pronoun, genders)]
                 guess = others[0] if others else None
+            if guess is None and nxt and nxt.speaker:
+                guess = _other_speaker(turns, i, nxt.speaker, +1)
+            if guess is None and narrator and prev and prev.speaker and prev.speaker != narrator:
+                guess = narrator  # told in the first person: the narrator is the one talked to
             if guess in turn.addressees:  # nobody calls themselves by name: the one who spoke last goes on
                 guess = prev.speaker if prev and prev.speaker and prev.speaker not in turn.addressees else None
             if guess:

@@ -276,6 +276,7 @@ def test_the_subject_of_a_lead_in_tag_speaks_not_a_name_in_a_side_clause():
     assert said('Tobias put down his cup, and when Ines had gone, said:\n\n"Now we can talk."', PAIR)[0][1] == "Tobias"
     assert said('Mara noticed Tobias at the gate, and called out to him, "You\u2019re late!"', PAIR)[0][1] == "Mara"
     assert said('Mara sighed. Wanting Tobias gone, she turned to him and said, "Go home."', PAIR[:2])[0][1:] == ("Mara", "pronoun")
+    assert said('Mara laughed and Tobias walked off, saying, "See you later."', PAIR)[0][1] == "Tobias"
     # A name right before the verb is its subject; a relative clause's antecedent is the speaker.
     assert said('Mara heard Tobias say, "Not tonight."', PAIR)[0][1] == "Tobias"
     assert said('Mara was met at the gate by Ines, who, taking her arm, whispered, "Quick."', PAIR)[0][1] == "Ines"
@@ -310,6 +311,11 @@ def test_a_lone_named_speaker_talks_with_the_one_the_narration_just_named():
             'The tide was going out.\n\n"Not yet," replied Mara, without looking up.\n\n"And the nets?"\n\n'
             '"Mended, all of them."')
     assert [s for _, s, _ in said(text, PAIR)] == ["Mara", "Tobias", "Mara"]
+    # The paragraph just before the line counts: "…trying to shake off a drunk." / "Come on, …"
+    text = ('I turned, and there was Mara at the bar, trying to shake off a drunk.\n\n'
+            '"Come on, how about a dance?"\n\n"Go away," she said.')
+    cast = PAIR + [Character("Drunk", ["drunk"], "male")]
+    assert [s for _, s, _ in said(text, cast, narrator="Tobias")] == ["Drunk", "Mara"]
 
 
 def test_a_tag_late_in_a_long_quotation_names_only_the_paragraphs_just_before():
