@@ -227,7 +227,11 @@ def _turns(work: Work) -> list[Turn]:
         lead_in = None
         for number in sorted(by_paragraph):
             segs = by_paragraph[number]
-            if not any(s.kind == DIALOGUE for s in segs):
+            own = Turn(chapter.number, number, chain, segs, segs[0].start)
+            if all(_quoted_words(s, own) for s in own.dialogue):  # scare quotes only: narration, no turn
+                for seg in own.dialogue:
+                    seg.speaker, seg.rule = None, "quoted"
+            if not any(s.kind == DIALOGUE and s.rule != "quoted" for s in segs):
                 long_narration = sum(len(s.text) for s in segs) > 400
                 if long_narration:
                     chain += 1
@@ -648,6 +652,7 @@ def _propagate_continued(turns: list[Turn]) -> None:
 def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], mentions,
                genders: dict[str, str]) -> None:
     """In a conversation, A then B then A: fill the gaps from two turns away."""
+    talkers = {t.speaker for t in turns if t.rule in ("explicit", "first-person", "pronoun", "self", "voice")}
     changed = True
     while changed:
         changed = False
@@ -676,10 +681,10 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], m
             known = next((t for t in (prev, nxt) if t and t.speaker), None)
             if guess is None and known:
                 # "'Not yet,' replied Mara." with only Mara's name in the exchange: whoever else the
-                # narration just named is the one she talks with.
+                # narration just named, of those a tag shows talking somewhere, is the one she talks with.
                 near = mentions.between(turn.position - 1500, turn.dialogue[0].start)
-                others = [names[0] for _pos, names in reversed(near)
-                          if names[0] not in (known.speaker, narrator) and _gender_ok(names[0], turn.pronoun, genders)]
+                others = [names[0] for _pos, names in reversed(near) if names[0] in talkers
+                          and names[0] not in (known.speaker, narrator) and _gender_ok(names[0], turn.pronoun, genders)]
                 guess = others[0] if others else None
             if guess is None and nxt and nxt.speaker:
                 guess = _other_speaker(turns, i, nxt.speaker, +1)

@@ -120,6 +120,8 @@ def name_variants(character: Character) -> list[str]:
             # "The Mouse" is "the Mouse" in a sentence, and often just "Mouse".
             out.append(" ".join([parts[0].lower()] + parts[1:]))
             rest = " ".join(parts[1:])
+            if parts[0].lower() in ("the", "a", "an"):  # "The Cook", "A Maid": "said the cook", "the maid"
+                out += [f"the {rest.lower()}", f"{parts[0].lower()} {rest.lower()}"]
             if rest[:1].isupper() and parts[0].lower() == "the":  # not "An Inspector" → "Inspector"
                 out.append(rest)
                 if len(parts) > 3 and parts[2].lower() == "of":  # "The King of Hearts" is "the King"

@@ -299,6 +299,15 @@ def test_a_name_called_in_the_middle_of_a_line_is_addressed():
     assert said(text, PAIR)[-1][2] != "vocative"
 
 
+def test_scare_quotes_take_no_turn_and_their_tags_name_nobody():
+    text = ('Tobias insisted on moving the boats every week and Mara had to "feel" her way along the quay. '
+            + 'The wind was cold and the boats knocked against the stones as the swell came in. ' * 5
+            + '\n\nThe tide was going out.\n\n"Not yet," replied Mara.\n\n"And the nets?"')
+    lines = said(text, PAIR)
+    assert lines[0][1:] == (None, "quoted")
+    assert lines[2][1] != "Tobias"  # "Tobias insisted" tags no speech: nothing shows him talking
+
+
 def test_a_silence_in_a_paragraph_of_its_own_takes_the_turn():
     text = ('Ines sat by the window. "Did you take the money, Tobias?"\n\n'
             'He made no answer.\n\n'
@@ -307,15 +316,20 @@ def test_a_silence_in_a_paragraph_of_its_own_takes_the_turn():
 
 
 def test_a_lone_named_speaker_talks_with_the_one_the_narration_just_named():
-    text = ('The gulls were loud over the water, and Tobias came down to the harbour at dawn.\n\n'
-            'The tide was going out.\n\n"Not yet," replied Mara, without looking up.\n\n"And the nets?"\n\n'
-            '"Mended, all of them."')
-    assert [s for _, s, _ in said(text, PAIR)] == ["Mara", "Tobias", "Mara"]
+    scene = ('The gulls were loud over the water, and Tobias came down to the harbour at dawn. ' + 'The wind was cold '
+             'and the boats knocked against the quay, one after another, as the swell came in from the grey sea. ' * 4
+             + '\n\nThe tide was going out.\n\n"Not yet," replied Mara, without looking up.\n\n"And the nets?"\n\n'
+             '"Mended, all of them."')
+    text = '"I will be down at the harbour," said Tobias.\n\n' + scene
+    assert [s for _, s, _ in said(text, PAIR)][1:] == ["Mara", "Tobias", "Mara"]
+    # Only someone a tag shows talking somewhere: a name the narration merely mentions gets no line.
+    assert [s for _, s, _ in said(scene, PAIR)] == ["Mara", None, None]
     # The paragraph just before the line counts: "…trying to shake off a drunk." / "Come on, …"
-    text = ('I turned, and there was Mara at the bar, trying to shake off a drunk.\n\n'
+    text = ('"Another one," the drunk said to the barman.\n\n' + 'The music was loud and the room was hot. ' * 12
+            + '\n\nI turned, and there was Mara at the bar, trying to shake off the drunk.\n\n'
             '"Come on, how about a dance?"\n\n"Go away," she said.')
     cast = PAIR + [Character("Drunk", ["drunk"], "male")]
-    assert [s for _, s, _ in said(text, cast, narrator="Tobias")] == ["Drunk", "Mara"]
+    assert [s for _, s, _ in said(text, cast, narrator="Tobias")][1:] == ["Drunk", "Mara"]
 
 
 def test_a_tag_late_in_a_long_quotation_names_only_the_paragraphs_just_before():
