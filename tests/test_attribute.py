@@ -308,6 +308,16 @@ def test_scare_quotes_take_no_turn_and_their_tags_name_nobody():
     assert lines[2][1] != "Tobias"  # "Tobias insisted" tags no speech: nothing shows him talking
 
 
+def test_a_speaker_known_by_a_description_is_one_the_cast_does_not_name():
+    text = ('Tobias and Mara reached the gate at midnight.\n\n"Halt! Who goes there?" cried the old guard.\n\n'
+            '"Friends," said Mara.\n\n"Friends of whom?"\n\n"Of the king," said Tobias.')
+    lines = said(text, PAIR)
+    assert lines[0][1:] == (None, "described")  # the dialogue voice, not a cast member's
+    assert lines[2][1:] == (None, "described")  # the turn after Mara's is the guard's again, not Tobias's
+    assert [s for _, s, _ in lines][1::2] == ["Mara", "Tobias"]
+    assert said('"Tickets, please," a conductor called.', PAIR)[0][1:] == (None, "described")
+
+
 def test_a_silence_in_a_paragraph_of_its_own_takes_the_turn():
     text = ('Ines sat by the window. "Did you take the money, Tobias?"\n\n'
             'He made no answer.\n\n'
