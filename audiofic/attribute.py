@@ -7,7 +7,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                quote, the verb's subject ("Tobias put down his cup, and when Ines had gone, said:")
   first-person "I said" is the narrator character
   continued    a quotation carried over from the previous paragraph
-  pronoun      "she said": the participant of that gender, else the last one mentioned
+  pronoun      "she said": the participant of that gender, else the last one mentioned; "said
+               her mother" is not the one "her" is (and, in a cast that writes titles, a "Mrs.")
   beat         a cast member acting in the same paragraph, or the one just before: "Spike
                shrugged. 'So?'"
   vocative     the person addressed in the previous turn answers, unless a paragraph of its
@@ -110,6 +111,8 @@ class Turn:
     speaker: str | None = None
     rule: str | None = None
     pronoun: str | None = None  # gender named by a pronoun tag
+    kin: str | None = None  # a relation the tag names ("said her mother"): not the one "her" is
+    kin_other: bool = False
     continues: bool = False
     addressees: list[str] = field(default_factory=list)
     lead_in: Segment | None = None  # the narration paragraph just before, for its tag only
@@ -427,6 +430,20 @@ def _pronoun(turn: Turn, word: str, narrator: str | None) -> None:
         turn.pronoun = "male" if word == "he" else "female"
     else:
         turn.pronoun = _NOUN_GENDER.get(word.split()[-1])
+        if word.split()[0] in ("his", "her", "their"):
+            turn.kin = word.split()[-1]
+            # "her mother", "his brother": the one "her" or "his" is, is not the speaker
+            turn.kin_other = {"his": "male", "her": "female"}.get(word.split()[0]) == turn.pronoun
+
+
+_MARRIED_TITLES = ("Mrs.", "Mrs", "Madame", "Mme", "Mme.", "Lady")
+_KIN_TITLES = {noun: _MARRIED_TITLES for noun in ("mother", "mama", "mamma", "mum", "mom", "wife", "aunt", "widow",
+                                                    "grandmother")}
+
+
+def _title_fits(name: str, kin: str) -> bool:
+    """A mother, a wife or an aunt is, in a cast that writes titles, a "Mrs." or a "Madame"."""
+    return name.split()[0] in _KIN_TITLES.get(kin, ())
 
 
 def _gender_ok(name: str, gender: str | None, genders: dict[str, str]) -> bool:
@@ -444,10 +461,20 @@ def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[s
     # 1. Someone of that gender acting in this paragraph or the one just before, before the quote
     #    (not "…handed it to Mara", not "Mara's letter"): "Sir William only smiled. '…' he continued."
     actors = _actors(turn, index, genders, narrator)
+    if turn.kin:
+        if turn.kin_other:  # "said her mother" is not "her": whom this line or the last one calls, else
+            # the first one acting here, else the one who spoke last
+            her = turn.addressees or actors[:1] or ([prev.speaker] if prev and prev.speaker else [])
+            kin_of = set(her) | set(prev.addressees if prev else [])
+            genders = {n: g for n, g in genders.items() if n not in kin_of}
+        titled = {n for n in genders if _title_fits(n, turn.kin)}
+        if titled:  # and, where the cast writes titles, a mother is a "Mrs."
+            genders = {n: g for n, g in genders.items() if n in titled}
+        actors = [a for a in actors if a in genders]
     if actors:
         return _decide(turn, actors[0], "pronoun")
     # 2. The one the last turn spoke to: "'…at Pemberley, Mr. Darcy!' / 'It ought to be,' he replied".
-    if prev:
+    if prev and not turn.kin_other:
         for name in prev.addressees:
             if genders.get(name) == turn.pronoun and name != prev.speaker and name != narrator:
                 return _decide(turn, name, "pronoun")

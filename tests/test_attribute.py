@@ -308,6 +308,17 @@ def test_scare_quotes_take_no_turn_and_their_tags_name_nobody():
     assert lines[2][1] != "Tobias"  # "Tobias insisted" tags no speech: nothing shows him talking
 
 
+def test_said_her_mother_is_not_the_one_her_is():
+    family = [Character("Mrs. Hale", [], "female"), Character("Ines", [], "female"), Character("Tobias", [], "male")]
+    text = 'Ines sat by the fire while Mrs. Hale sewed.\n\n"Ines, fetch the lamp," said her mother.'
+    assert said(text, family)[0][1:] == ("Mrs. Hale", "pronoun")
+    text = 'Mrs. Hale was busy in the kitchen. Ines put down her book.\n\n"Where is the lamp?"\n\n"In here," said her mother.'
+    assert said(text, family)[1][1] == "Mrs. Hale"  # not Ines, who asked
+    # Her husband may be the one acting: only a relation of her own kind is someone else than "her".
+    text = 'Tobias stood at the door and Ines waited.\n\n"We are late," said her husband.'
+    assert said(text, family)[0][1] == "Tobias"
+
+
 def test_a_speaker_known_by_a_description_is_one_the_cast_does_not_name():
     text = ('Tobias and Mara reached the gate at midnight.\n\n"Halt! Who goes there?" cried the old guard.\n\n'
             '"Friends," said Mara.\n\n"Friends of whom?"\n\n"Of the king," said Tobias.')
