@@ -29,7 +29,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                caught between quote marks never closed ("…, she concluded."): the narrator's
   chat         a chat or text-message log's `Sender: message` line: its sender (segment.py)
 
-Two checks run through every rule but the explicit ones: nobody calls themselves by name (a
+A paragraph holding two speakers' words ('"…!" said Tobias, and Mara called out, "…"') gives
+each quote to its own tag. Two checks run through every rule but the explicit ones: nobody calls themselves by name (a
 line that says "Spike, …" is not Spike's), and a chapter told in the first person has its own
 narrator character even inside a third-person work. Each decided segment keeps the rule's name
 in `segment.rule`; `script --explain` shows it with the rule's confidence (CONFIDENCE).
@@ -213,6 +214,8 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
             seg.speaker, seg.rule = turn.speaker, (turn.rule if turn.speaker or turn.rule == "described" else "unknown")
             if _quoted_words(seg, turn) or _NARRATION_IN_QUOTES.match(seg.text):
                 seg.speaker, seg.rule = None, "quoted"  # read by the narrator: nobody says it
+            elif (own := _own_tag(turn, seg, index)) and own != turn.speaker:
+                seg.speaker, seg.rule = own, "explicit"  # two speakers in one paragraph, each tagged
     for (chapter_no, seg_index), speaker in (overrides or {}).items():
         segs = work.chapters[chapter_no - 1].segments if 0 < chapter_no <= len(work.chapters) else []
         if 0 <= seg_index < len(segs) and segs[seg_index].kind == DIALOGUE:
@@ -318,59 +321,83 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
         seg = segs[i]
         if seg.kind != NARRATION:
             continue
-        after_quote = i > 0 and segs[i - 1].kind == DIALOGUE
-        before_quote = i + 1 < len(segs) and segs[i + 1].kind == DIALOGUE
-        text = seg.text
-        if after_quote:
-            m = _VERB_FIRST.match(text)
-            if m:
-                names = _name_at(text, index, m.end())
-                if names:
-                    return _decide(turn, names[0], "explicit")
-            found = _mention_at(text, index)
-            if found and _NAME_THEN_VERB.match(text[found[1]:]):
-                return _decide(turn, found[0][0], "explicit")
-            m = _PRONOUN_AFTER_VERB.match(text) or _PRONOUN_BEFORE_VERB.match(text)
-            if m:
-                return _pronoun(turn, m.group(1), narrator)
-            m = _DESCRIBED_AFTER_VERB.match(text) or _DESCRIBED_BEFORE_VERB.match(text)
-            if m:
-                return _decide(turn, _described(m.group(1)), "described")
-            m = _WAS_ANSWER.match(text)  # "…," was his unemotional answer.
-            if m:
-                return _pronoun(turn, "he" if m.group(1).lower() == "his" else "she", narrator)
-        if before_quote:
-            tail = text[-200:]
-            verb = _TAIL_VERB.search(tail) or (_LEAD_IN_ANY.search(tail) if seg is turn.lead_in else None)
-            if verb and re.match(r"\s*nothing\b", tail[verb.end():] if verb.end() < len(tail) else "") or (
-                    verb and re.search(r"\bsaid\s+nothing\b", tail)):
-                verb = None  # "…but said nothing."
-            if verb is None and seg is turn.lead_in:
-                # "…and Mrs. Hurst began again." closes the paragraph before the quote.
-                last = _SENTENCE_END.split(tail.rstrip())[-1]
-                found = _mention_at(last, index)
-                if found and _LEAD_IN_VERB.match(last[found[1]:]):
-                    return _decide(turn, found[0][0], "explicit")
-                who = re.match(r"\s*(he|she|I)\b", last, re.I)
-                if who and _LEAD_IN_VERB.match(last[who.end():]):
-                    return _pronoun(turn, who.group(1), narrator)
-            by = _BY_NAME.search(tail)
-            if by and (found := _mention_at(tail, index, by.start(1))):
-                return _decide(turn, found[0][0], "explicit")  # "thus accosted by Miss Bingley,"
-            saying = _TAIL_SAYING.search(tail)  # "…and he walked off, saying,"
-            if saying and (verb is None or saying.start() > verb.start()):
-                verb = saying
-            if verb:
-                while (later := _TAIL_VERB.search(tail, verb.start() + 1)) and later.start() > verb.start():
-                    verb = later  # "Though Mara would not have answered that, she could not help but say,"
-                subject = _tag_subject(_CLAUSE_END.split(tail[:verb.start()])[-1], index)
-                if subject and subject[0] == "name":
-                    return _decide(turn, subject[1], "explicit")
-                if subject:
-                    return _pronoun(turn, subject[1], narrator)
-                m = _TAIL_PRONOUN.search(tail)  # "…, her mother said,"
-                if m:
-                    return _pronoun(turn, m.group(1), narrator)
+        tag = None
+        if i > 0 and segs[i - 1].kind == DIALOGUE:
+            tag = _tag_after(seg.text, index)
+        if tag is None and i + 1 < len(segs) and segs[i + 1].kind == DIALOGUE:
+            tag = _tag_before(seg.text, index, seg is turn.lead_in)
+        if tag:
+            kind, who = tag
+            if kind == "pronoun":
+                return _pronoun(turn, who, narrator)
+            return _decide(turn, _described(who) if kind == "described" else who,
+                           "described" if kind == "described" else "explicit")
+
+
+def _tag_after(text: str, index: NameIndex) -> tuple[str, str] | None:
+    """A tag right after a quote: ("name", "Willow") for "said Willow" or "Willow said",
+    ("pronoun", "she") for "she said" or "said his wife", ("described", "the guard")."""
+    m = _VERB_FIRST.match(text)
+    if m and (names := _name_at(text, index, m.end())):
+        return "name", names[0]
+    found = _mention_at(text, index)
+    if found and _NAME_THEN_VERB.match(text[found[1]:]):
+        return "name", found[0][0]
+    m = _PRONOUN_AFTER_VERB.match(text) or _PRONOUN_BEFORE_VERB.match(text)
+    if m:
+        return "pronoun", m.group(1)
+    m = _DESCRIBED_AFTER_VERB.match(text) or _DESCRIBED_BEFORE_VERB.match(text)
+    if m:
+        return "described", m.group(1)
+    m = _WAS_ANSWER.match(text)  # "…," was his unemotional answer.
+    if m:
+        return "pronoun", "he" if m.group(1).lower() == "his" else "she"
+    return None
+
+
+def _tag_before(text: str, index: NameIndex, lead_in: bool = False) -> tuple[str, str] | None:
+    """A tag that ends the narration before a quote: "Willow turned and whispered," (a
+    paragraph of its own before the quote, `lead_in`, may also end "…and Mrs. Hurst began again.")."""
+    tail = text[-200:]
+    verb = _TAIL_VERB.search(tail) or (_LEAD_IN_ANY.search(tail) if lead_in else None)
+    if verb and re.match(r"\s*nothing\b", tail[verb.end():] if verb.end() < len(tail) else "") or (
+            verb and re.search(r"\bsaid\s+nothing\b", tail)):
+        verb = None  # "…but said nothing."
+    if verb is None and lead_in:
+        last = _SENTENCE_END.split(tail.rstrip())[-1]
+        found = _mention_at(last, index)
+        if found and _LEAD_IN_VERB.match(last[found[1]:]):
+            return "name", found[0][0]
+        who = re.match(r"\s*(he|she|I)\b", last, re.I)
+        if who and _LEAD_IN_VERB.match(last[who.end():]):
+            return "pronoun", who.group(1)
+    by = _BY_NAME.search(tail)
+    if by and (found := _mention_at(tail, index, by.start(1))):
+        return "name", found[0][0]  # "thus accosted by Miss Bingley,"
+    saying = _TAIL_SAYING.search(tail)  # "…and he walked off, saying,"
+    if saying and (verb is None or saying.start() > verb.start()):
+        verb = saying
+    if verb is None:
+        return None
+    while (later := _TAIL_VERB.search(tail, verb.start() + 1)) and later.start() > verb.start():
+        verb = later  # "Though Mara would not have answered that, she could not help but say,"
+    subject = _tag_subject(_CLAUSE_END.split(tail[:verb.start()])[-1], index)
+    if subject:
+        return subject
+    m = _TAIL_PRONOUN.search(tail)  # "…, her mother said,"
+    return ("pronoun", m.group(1)) if m else None
+
+
+def _own_tag(turn: Turn, seg: Segment, index: NameIndex) -> str | None:
+    """The name a quote's own tag gives, right before it ("…, and Alice called out,") or right
+    after it ('"…," said the Rabbit.'): a paragraph may hold more than one speaker's words."""
+    at = turn.segments.index(seg)
+    before = turn.segments[at - 1] if at > 0 and turn.segments[at - 1] is not turn.lead_in else None
+    after = turn.segments[at + 1] if at + 1 < len(turn.segments) else None
+    tag = _tag_before(before.text, index) if before is not None and before.kind == NARRATION else None
+    if tag is None and after is not None and after.kind == NARRATION:
+        tag = _tag_after(after.text, index)
+    return tag[1] if tag and tag[0] == "name" else None
 
 
 _CLAUSE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?:\s+|--|—)")

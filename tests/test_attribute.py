@@ -308,6 +308,14 @@ def test_scare_quotes_take_no_turn_and_their_tags_name_nobody():
     assert lines[2][1] != "Tobias"  # "Tobias insisted" tags no speech: nothing shows him talking
 
 
+def test_two_speakers_in_one_paragraph_each_keep_their_own_tag():
+    text = ('"We must burn the shed down!" said Tobias, and Mara called out as loud as she could, '
+            '"If you do, I will set the dog on you!"')
+    assert [(s, r) for _, s, r in said(text, PAIR)] == [("Tobias", "explicit"), ("Mara", "explicit")]
+    # One speaker's quote on both sides of a tag stays theirs.
+    assert [s for _, s, _ in said('"Come," said Mara, turning to Ines, "we are late."', PAIR)] == ["Mara", "Mara"]
+
+
 def test_said_her_mother_is_not_the_one_her_is():
     family = [Character("Mrs. Hale", [], "female"), Character("Ines", [], "female"), Character("Tobias", [], "male")]
     text = 'Ines sat by the fire while Mrs. Hale sewed.\n\n"Ines, fetch the lamp," said her mother.'
