@@ -59,10 +59,11 @@ _NOUN_GENDER = {n: "female" for n in _FEMALE_NOUNS} | {n: "male" for n in _MALE_
 # "he", "she", "I", or a gendered description: "his wife", "the old man", "her father".
 _WHO = rf"(he|she|I|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
 # Someone the cast does not name, known by what they are: "said the guard", "a voice called".
-_ROLES = ("guard guards waiter bartender barman barmaid driver cabman coachman porter doorman footman butler servant "
-          "clerk officer policeman constable soldier sentry sergeant corporal captain inspector detective agent "
-          "doctor nurse priest vicar landlord landlady stranger voice voices newcomer visitor cashier receptionist "
-          "operator shopkeeper salesman saleswoman attendant conductor messenger warden jailer pilot crowd").split()
+# Minor parts only: "the captain" or "the doctor" is as often a main character the cast names.
+_ROLES = ("guard guards waiter waitress bartender barman barmaid driver cabman coachman porter doorman footman butler "
+          "servant clerk policeman constable soldier sentry nurse landlord landlady stranger voice voices newcomer "
+          "visitor cashier receptionist operator shopkeeper salesman saleswoman attendant conductor messenger jailer "
+          "crowd").split()
 _DESCRIBED = rf"(?:the|a|an|another|one\s+of\s+the)\s+(?:[a-z-]+\s+){{0,2}}?(?:{'|'.join(_ROLES)})\b"
 _DESCRIBED_AFTER_VERB = re.compile(rf"^[\s,;:—–-]*{_VERB}\s+({_DESCRIBED})", re.I)
 _DESCRIBED_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*({_DESCRIBED})\s+(?:\w+ly\s+)?{_VERB}\b", re.I)
