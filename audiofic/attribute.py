@@ -20,6 +20,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                name is the other's)
   pov          a line nothing else decides, in a scene told from one character's head (its
                "he"s or "she"s at least twice the other kind): that character's (thoughts, mostly)
+  described    a speaker known by a description ("cried the guard", "a voice called"): someone
+               the cast does not name; turn-taking counts them, the dialogue voice reads them
   unknown      nothing supports a guess: the generic dialogue voice reads it
 
   voice        whose voice the narration hears: "Angel's voice was soft", "she heard Xander sigh"
@@ -30,10 +32,11 @@ speaker starts a new paragraph, so one paragraph is one speaker):
   chat         a chat or text-message log's `Sender: message` line: its sender (segment.py)
 
 A paragraph holding two speakers' words ('"…!" said Tobias, and Mara called out, "…"') gives
-each quote to its own tag. Two checks run through every rule but the explicit ones: nobody calls themselves by name (a
-line that says "Spike, …" is not Spike's), and a chapter told in the first person has its own
-narrator character even inside a third-person work. Each decided segment keeps the rule's name
-in `segment.rule`; `script --explain` shows it with the rule's confidence (CONFIDENCE).
+each quote to its own tag. Two checks run through every rule but the explicit ones: nobody
+calls themselves by name (a line that says "Spike, …" is not Spike's), and a chapter told in
+the first person has its own narrator character even inside a third-person work. Each
+decided segment keeps the rule's name in `segment.rule`; `script --explain` shows it with the
+rule's confidence (CONFIDENCE).
 """
 
 from __future__ import annotations
@@ -113,8 +116,8 @@ class Turn:
     speaker: str | None = None
     rule: str | None = None
     pronoun: str | None = None  # gender named by a pronoun tag
-    kin: str | None = None  # a relation the tag names ("said her mother"): not the one "her" is
-    kin_other: bool = False
+    kin: str | None = None  # a relation the tag names: "mother" in "said her mother"
+    kin_other: bool = False  # of the same sex as "her": somebody else than the one "her" is
     continues: bool = False
     addressees: list[str] = field(default_factory=list)
     lead_in: Segment | None = None  # the narration paragraph just before, for its tag only
@@ -566,7 +569,8 @@ def _vocatives(turn: Turn, index: NameIndex) -> list[str]:
                 continue  # "Bingley." answers a question, "It's me, Willow." says who speaks: no one is addressed
             before, after = text[:start], text[end:end + 2]
             opening = re.fullmatch(_VOCATIVE_LEAD, before, re.I)
-            if not opening and re.match(r"\s*,[^.!?]*\byour?\b", text[end:]):  # "…is cold. Tobias, would you…"
+            if not opening and re.match(r"\s*,[^.!?]*\byour?\b", text[end:]):
+                # mid-line, after a sentence: "…is cold again. Tobias, would you…"
                 opening = re.search(rf"{_ABBREVIATIONS}[.!?;]\s+{_VOCATIVE_LEAD}$", before, re.I)
             closing = re.search(r"(?:,|\bdear|\bmy dear)\s*$", before) and re.match(r"\s*[,.!?;—–-]|\s*$", after)
             if (opening and re.match(r"\s*[,!?.]", after)) or closing:
@@ -675,8 +679,10 @@ def _pronoun_beat(turn: Turn, index: NameIndex) -> None:
 
 
 # An answer without words takes a turn: a nod, a shrug, a silence.
-_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|"
-                            r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|(?:was|is|remained|remains|fell|stayed)\s+silent|"
+_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|"
+                            r"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|"
+                            r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|"
+                            r"(?:was|is|remained|remains|fell|stayed)\s+silent|"
                             r"said\s+nothing|(?:did|does)\s+not\s+(?:answer|reply|respond))\b", re.I)
 
 
