@@ -678,23 +678,32 @@ def _pronoun_beat(turn: Turn, index: NameIndex) -> None:
                 return
 
 
+# Saying nothing: "He made no answer.", "Elizabeth said not a word."
+_SILENCE = (r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|(?:was|is|remained|remains|fell|stayed)\s+silent|"
+            r"said\s+nothing|(?:did|does)\s+not\s+(?:answer|reply|respond)|"
+            r"(?:said|spoke|uttered)\s+not\s+a\s+word|(?:not|never)\s+(?:say|speak|utter)\s+a\s+word|"
+            r"too\s+\w+(?:\s+\w+)?\s+to\s+(?:speak|say\s+a\s+word|answer|reply)")
 # An answer without words takes a turn: a nod, a shrug, a silence.
 _REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|"
-                            r"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|"
-                            r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|"
-                            r"(?:was|is|remained|remains|fell|stayed)\s+silent|"
-                            r"said\s+nothing|(?:did|does)\s+not\s+(?:answer|reply|respond))\b", re.I)
+                            rf"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|{_SILENCE})\b", re.I)
 
 
 def _answered_by_gesture(turn: Turn, index: NameIndex, narrator: str | None) -> str | None:
     """Who answered with a nod or a shrug in a paragraph of its own just before this one
     ("Spike nodded.", "Another nod."): their turn is taken, so the one who asked goes on.
-    "" when the paragraph names nobody (the one asked, then)."""
-    if turn.lead_in is None or not _REPLY_GESTURE.search(turn.lead_in.text):
-        return None
-    if narrator and re.match(r"\s*I\b", turn.lead_in.text):
+    "" when the paragraph names nobody (the one asked, then). A silence before the quote in its
+    own paragraph counts too ("Ines said not a word. After a pause, he went on, '…'")."""
+    if turn.lead_in is not None and _REPLY_GESTURE.search(turn.lead_in.text):
+        said = turn.lead_in.text
+    else:
+        first_quote = next(s.start for s in turn.segments if s.kind == DIALOGUE)
+        said = next((m.group() for seg in turn.narration if seg is not turn.lead_in and seg.end <= first_quote
+                     for m in re.finditer(rf"[^.!?]*\b(?:{_SILENCE})\b", seg.text, re.I)), None)
+        if said is None:
+            return None
+    if narrator and re.match(r"\s*I\b", said):
         return narrator
-    names = _name_at(turn.lead_in.text.lstrip(), index)
+    names = _name_at(said.lstrip(), index)
     return names[0] if names else ""
 
 
@@ -706,6 +715,8 @@ def _beat(turn: Turn, index: NameIndex, narrator: str | None, genders: dict[str,
         sentences = re.split(r"(?<=[.!?])\s+", seg.text)
         for sentence in sentences:
             names = _name_at(sentence, index)
+            if names and re.search(rf"\b(?:{_SILENCE})\b", sentence, re.I):
+                continue  # "Elizabeth said not a word.": she listens, somebody else speaks
             if names and _gender_ok(names[0], turn.pronoun, genders) and names[0] not in turn.addressees:
                 return _decide(turn, names[0], "beat")  # but nobody calls themselves by name
             if narrator and re.match(r"I\b", sentence) and narrator not in turn.addressees:

@@ -337,11 +337,14 @@ def test_a_speaker_known_by_a_description_is_one_the_cast_does_not_name():
     assert said('"Tickets, please," a conductor called.', PAIR)[0][1:] == (None, "described")
 
 
-def test_a_silence_in_a_paragraph_of_its_own_takes_the_turn():
+def test_a_silence_takes_the_turn():
     text = ('Ines sat by the window. "Did you take the money, Tobias?"\n\n'
             'He made no answer.\n\n'
             '"I know you did."')
     assert [s for _, s, _ in said(text, PAIR)] == ["Ines", "Ines"]
+    # A silence beside the quote, in its paragraph: the one silent is not the one speaking.
+    text = '"Did you take the money?" Mara asked.\n\nTobias said not a word, and the clock ticked on. "I know you did."'
+    assert [s for _, s, _ in said(text, PAIR)] == ["Mara", "Mara"]
 
 
 def test_a_lone_named_speaker_talks_with_the_one_the_narration_just_named():
