@@ -307,13 +307,14 @@ def _name_at(text: str, index: NameIndex, at: int = 0) -> list[str] | None:
 
 
 def _mention_at(text: str, index: NameIndex, at: int = 0) -> tuple[list[str], int] | None:
-    """The cast names mentioned right at `at` ("the Hatter" counts), and where the mention ends."""
+    """The cast names mentioned right at `at` ("the Hatter" counts, and "the cook" for a cast
+    name "The Cook"), and where the mention ends."""
     lead = _THE.match(text[at:])
-    offset = at + (lead.end() if lead else 0)
-    for start, end, names in index.find(text[offset:offset + 60]):
-        if start == 0:
-            return names, offset + end
-        break
+    for offset in dict.fromkeys((at, at + (lead.end() if lead else 0))):
+        for start, end, names in index.find(text[offset:offset + 60]):
+            if start == 0:
+                return names, offset + end
+            break
     return None
 
 

@@ -335,6 +335,9 @@ def test_a_speaker_known_by_a_description_is_one_the_cast_does_not_name():
     assert lines[2][1:] == (None, "described")  # the turn after Mara's is the guard's again, not Tobias's
     assert [s for _, s, _ in lines][1::2] == ["Mara", "Tobias"]
     assert said('"Tickets, please," a conductor called.', PAIR)[0][1:] == (None, "described")
+    # A cast name that is a description answers to it: "The Cook" is "the cook".
+    cooks = PAIR + [Character("The Cook", [], "female")]
+    assert said('"More pepper!" said the cook.', cooks)[0][1:] == ("The Cook", "explicit")
 
 
 def test_a_silence_takes_the_turn():
