@@ -11,7 +11,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                her mother" is not the one "her" is (and, in a cast that writes titles, a "Mrs.")
   beat         a cast member acting in the same paragraph, or the one just before: "Spike
                shrugged. 'So?'"
-  vocative     the person addressed in the previous turn answers, unless a paragraph of its
+  vocative     the person addressed in the previous turn ("Tobias, …", or "said Mara to Tobias",
+               "Mara asked Tobias") answers, unless a paragraph of its
                own has them answer with a nod or a silence ("Spike nodded.", "He made no
                answer."): then the one who asked goes on
   turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn); with
@@ -149,6 +150,7 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
     for position, turn in enumerate(turns):
         _explicit(turn, index, narrators.get(turn.chapter))
         turn.addressees = _vocatives(turn, index)
+        turn.addressees += [n for n in _told(turn, index) if n not in turn.addressees and n != turn.speaker]
         if turn.speaker is None and turn.pronoun is None:
             _named_self(turn, index)
         if turn.speaker is None and turn.pronoun is None:
@@ -554,6 +556,23 @@ def _actors(turn: Turn, index: NameIndex, genders: dict[str, str], narrator: str
             if same:
                 (before if first_quote is None or seg.start < first_quote else after).append(same[0])
     return before or after[:1]
+
+
+_TOLD = re.compile(rf"(?:{_VERB}\s+(?:[\w.]+\s+){{0,3}}?(?:to|of)|\b(?:asked|told|answered|addressed|questioned|reminded|"
+                   rf"assured|urged|begged|warned|informed|turning\s+to|turned\s+to))\s+$", re.I)
+
+
+def _told(turn: Turn, index: NameIndex) -> list[str]:
+    """Whom the narration says a line is spoken to: "said she to Charlotte", "Mara asked
+    Tobias", "turning to Ines"."""
+    found = []
+    for seg in turn.narration:
+        if seg is turn.lead_in:
+            continue  # "…he asked Elizabeth whether…" before her quote: she answers it
+        for start, _end, names in index.find(seg.text):
+            if _TOLD.search(seg.text[max(0, start - 60):start]):
+                found.extend(n for n in names[:1] if n not in found)
+    return found
 
 
 _VOCATIVE_LEAD = r"\s*(?:(?:oh|ah|well|yes|no|now|my|dear|my dear|come|look|listen)[,!]?\s+)*"

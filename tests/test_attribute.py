@@ -340,6 +340,14 @@ def test_a_speaker_known_by_a_description_is_one_the_cast_does_not_name():
     assert said('"More pepper!" said the cook.', cooks)[0][1:] == ("The Cook", "explicit")
 
 
+def test_the_one_a_tag_says_was_spoken_to_answers():
+    text = 'Ines was asleep by the fire.\n\n"Are you coming?" Mara asked Tobias.\n\n"No."\n\n"Why not?"'
+    assert [(s, r) for _, s, r in said(text, PAIR)] == [("Mara", "explicit"), ("Tobias", "vocative"),
+                                                       ("Mara", "turns")]
+    text = 'Ines was asleep by the fire.\n\n"Are you cold?" said Mara to Tobias.\n\n"No."'
+    assert said(text, PAIR)[1][1:] == ("Tobias", "vocative")
+
+
 def test_a_silence_takes_the_turn():
     text = ('Ines sat by the window. "Did you take the money, Tobias?"\n\n'
             'He made no answer.\n\n'
