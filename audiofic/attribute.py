@@ -705,6 +705,8 @@ _SILENCE = (r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|(?:was|is|remain
             r"said\s+nothing|(?:did|does)\s+not\s+(?:answer|reply|respond)|"
             r"(?:said|spoke|uttered)\s+not\s+a\s+word|(?:not|never)\s+(?:say|speak|utter)\s+a\s+word|"
             r"too\s+\w+(?:\s+\w+)?\s+to\s+(?:speak|say\s+a\s+word|answer|reply)")
+# The clause of a sentence that keeps silent, up to its silence: "Tobias said not a word"
+_SILENT_CLAUSE = re.compile(rf"[^.!?]*\b(?:{_SILENCE})\b", re.I)
 # An answer without words takes a turn: a nod, a shrug, a silence.
 _REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|"
                             rf"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|{_SILENCE})\b", re.I)
@@ -720,7 +722,7 @@ def _answered_by_gesture(turn: Turn, index: NameIndex, narrator: str | None) -> 
     else:
         first_quote = next(s.start for s in turn.segments if s.kind == DIALOGUE)
         said = next((m.group() for seg in turn.narration if seg is not turn.lead_in and seg.end <= first_quote
-                     for m in re.finditer(rf"[^.!?]*\b(?:{_SILENCE})\b", seg.text, re.I)), None)
+                     for m in _SILENT_CLAUSE.finditer(seg.text)), None)
         if said is None:
             return None
     if narrator and re.match(r"\s*I\b", said):
@@ -737,7 +739,7 @@ def _beat(turn: Turn, index: NameIndex, narrator: str | None, genders: dict[str,
         sentences = re.split(r"(?<=[.!?])\s+", seg.text)
         for sentence in sentences:
             names = _name_at(sentence, index)
-            if names and re.search(rf"\b(?:{_SILENCE})\b", sentence, re.I):
+            if names and _SILENT_CLAUSE.search(sentence):
                 continue  # "Elizabeth said not a word.": she listens, somebody else speaks
             if names and _gender_ok(names[0], turn.pronoun, genders) and names[0] not in turn.addressees:
                 return _decide(turn, names[0], "beat")  # but nobody calls themselves by name

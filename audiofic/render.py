@@ -31,12 +31,12 @@ from .errors import AudioficError
 from .files import fresh, partial_name
 from .formats import FORMATS, per_chapter
 from .levels import Levels, encode_to_target, parse_loudness
+from .model import Voice
 from .plan import ChapterPlan, Options, Plan, Prepared, prepare
 from .publish import publish, publish_cover
 from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
 from .synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
 from .tag import Cover, Tags
-from .model import Voice
 from .cast import write_cast_file
 
 ProgressFn = Callable[[dict], None]
