@@ -15,8 +15,8 @@ import click
 
 from . import __version__
 from .errors import AudioficError
-from .formats import FORMATS
-from .plan import Options
+from .publish.formats import FORMATS
+from .run.plan import Options
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -115,7 +115,7 @@ chapter_option = click.option(
 def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cover, loudness, base_url, notes,
            no_summary, title, author):
     """Render FILE into tagged audio: one file per chapter (MP3 unless --format says otherwise)."""
-    from .render import render as do_render
+    from .run.render import render as do_render
 
     options = Options(output=output, voices=voices, chapters=chapters, jobs=jobs, force=force, cache=cache_dir,
                       title=title, author=author, notes=notes, read_summary=not no_summary,
@@ -156,14 +156,14 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
     Each work goes to OUTPUT/<work-slug>/ as with render; a work that fails is reported and the
     others go on; a summary comes at the end.
     """
-    from .shelf import shelf as do_shelf
+    from .run.shelf import shelf as do_shelf
 
     options = Options(output=output, voices=voices, jobs=jobs, force=force, cache=cache_dir, notes=notes,
                       read_summary=not no_summary, formats=formats or ("mp3",), loudness=loudness,
                       base_url=base_url)
     backend = None
     if ray_address:
-        from .cluster import RayBackend
+        from .run.cluster import RayBackend
 
         backend = RayBackend(ray_address, jobs, ray_gpus)
     with terminal_progress() as progress:
@@ -191,8 +191,8 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
 @friendly
 def script(file, fmt, voices, chapters, output, title, author, explain, spoken, notes, no_summary):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
-    from .attribute import CONFIDENCE
-    from .plan import prepare
+    from .story.attribute import CONFIDENCE
+    from .run.plan import prepare
 
     ready = prepare(file, Options(output=output, voices=voices, chapters=chapters, title=title, author=author,
                                   notes=notes, read_summary=not no_summary))
@@ -226,8 +226,8 @@ def script(file, fmt, voices, chapters, output, title, author, explain, spoken, 
 @friendly
 def info(file, fmt):
     """Show FILE's metadata and chapters: title, authors, tags, summary, words."""
-    from .ingest import ingest
-    from .spoken import has_reader_insert
+    from .read.ingest import ingest
+    from .story.spoken import has_reader_insert
 
     work = ingest(file)
     chapters = [c for c in work.chapters if c.kind == "chapter"]
@@ -275,12 +275,12 @@ def info(file, fmt):
 @friendly
 def cast(file, voices, output, notes, title, author):
     """Print FILE's cast: name, aliases, gender, lines, words and voice."""
-    from .plan import prepare
+    from .run.plan import prepare
 
     ready = prepare(file, Options(output=output, voices=voices, title=title, author=author, notes=notes),
                     find_new=True, check_voices=False)
     work, casting = ready.work, ready.casting
-    from .cast import cast_notes
+    from .casting.cast import cast_notes
 
     notes_for = cast_notes(list(casting.entries.values()))
     click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
@@ -310,10 +310,10 @@ def words(file, voices, output, show_all):
     Fix the few that matter in a [lexicon] table before a long render."""
     import subprocess
 
-    from .config import load_layers
-    from .ingest import ingest
-    from .spoken import names_and_rare_words, spoken_form
-    from .state import work_dir
+    from .casting.config import load_layers
+    from .read.ingest import ingest
+    from .story.spoken import names_and_rare_words, spoken_form
+    from .run.state import work_dir
 
     work = ingest(file)
     config, _ = load_layers(work_dir(output, work), voices, work.language, work.fandoms)
@@ -375,7 +375,7 @@ def voices(engine, language):
 @friendly
 def cache(output, cache_dir, prune):
     """Show the segment cache's size; --prune drops what no current chapter uses."""
-    from .state import cache_usage
+    from .run.state import cache_usage
 
     if not Path(output).is_dir():
         raise AudioficError(f"{output}: no such output folder")
@@ -396,7 +396,7 @@ def serve(folder, host, port):
     """Serve FOLDER (default: output) with its feeds over HTTP, with byte ranges for seeking."""
     import socket
 
-    from .serve import feeds, make_server
+    from .publish.serve import feeds, make_server
 
     if not folder.is_dir():
         raise AudioficError(f"{folder}: no such folder")

@@ -28,12 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audiofic import rank  # noqa: E402
-from audiofic.attribute import attribute  # noqa: E402
-from audiofic.characters import Character, discover  # noqa: E402
-from audiofic.ingest import normalise_newlines, parse_text  # noqa: E402
+from audiofic.story import rank  # noqa: E402
+from audiofic.story.attribute import attribute  # noqa: E402
+from audiofic.story.characters import Character, discover  # noqa: E402
+from audiofic.read.ingest import normalise_newlines, parse_text  # noqa: E402
 from audiofic.model import DIALOGUE  # noqa: E402
-from audiofic.segment import detect_quote_style, segment_chapter  # noqa: E402
+from audiofic.story.segment import detect_quote_style, segment_chapter  # noqa: E402
 
 GENDER = {"M": "male", "F": "female"}
 TYPES = ("Explicit", "Anaphoric", "Implicit")

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audiofic.config import load_config, resolve_voices  # noqa: E402
+from audiofic.casting.config import load_config, resolve_voices  # noqa: E402
 from audiofic.engines import get_engine  # noqa: E402
 from audiofic.model import Voice  # noqa: E402
-from audiofic.synthesize import wav_duration, word_count  # noqa: E402
+from audiofic.sound.synthesize import wav_duration, word_count  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "the-lighthouse-keepers-cat.md"
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from audiofic.spoken import SpeechOptions, spoken_form  # noqa: E402
+from audiofic.story.spoken import SpeechOptions, spoken_form  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "004_c356fc4fa9ae2df1.txt"
 

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from audiofic.config import load_config  # noqa: E402
+from audiofic.casting.config import load_config  # noqa: E402
 from group import run_with_peak  # noqa: E402
 from audiofic.engines import get_engine  # noqa: E402
-from audiofic.formats import FORMATS, SAMPLE_RATE  # noqa: E402
+from audiofic.publish.formats import FORMATS, SAMPLE_RATE  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
 NEURAL_SOURCE = ROOT.parent / "shared" / "seeds" / "004_c356fc4fa9ae2df1.txt"

@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from attribution import FANFIC, SEEDS, load_cast, load_quotes  # noqa: E402
-from audiofic.attribute import attribute  # noqa: E402
-from audiofic.characters import Character  # noqa: E402
-from audiofic.ingest import normalise_newlines, parse_text  # noqa: E402
-from audiofic.plan import load_work  # noqa: E402
-from audiofic.rank import FEATURES, WEIGHTS_FILE, likeliest, score  # noqa: E402
-from audiofic.segment import detect_quote_style, segment_chapter  # noqa: E402
+from audiofic.story.attribute import attribute  # noqa: E402
+from audiofic.story.characters import Character  # noqa: E402
+from audiofic.read.ingest import normalise_newlines, parse_text  # noqa: E402
+from audiofic.run.plan import load_work  # noqa: E402
+from audiofic.story.rank import FEATURES, WEIGHTS_FILE, likeliest, score  # noqa: E402
+from audiofic.story.segment import detect_quote_style, segment_chapter  # noqa: E402
 
 PDNC = ROOT.parent / "shared" / "pdnc-dev"
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from audiofic.attribute import attribute
-from audiofic.cast import cast_voices
-from audiofic.characters import Character, discover
-from audiofic.config import load_config
-from audiofic.ingest import parse_text
+from audiofic.story.attribute import attribute
+from audiofic.casting.cast import cast_voices
+from audiofic.story.characters import Character, discover
+from audiofic.casting.config import load_config
+from audiofic.read.ingest import parse_text
 from audiofic.model import DIALOGUE
-from audiofic.segment import segment_chapter
+from audiofic.story.segment import segment_chapter
 from conftest import EXAMPLE, run_cli, script_records
 
 CAST = [
@@ -266,7 +266,7 @@ def test_quoted_words_inside_narration_are_the_narrators():
     assert lines[0][1:] == (None, "quoted")
     assert lines[1][1:] == ("Tobias", "explicit")
     seg = [s for c in attributed(text, PAIR).chapters for s in c.segments if s.kind == DIALOGUE][0]
-    from audiofic.cast import voice_for
+    from audiofic.casting.cast import voice_for
     config = load_config()
     assert voice_for(seg, config)[0] == "narrator"  # heard in the narrator's voice
 
@@ -418,12 +418,12 @@ def test_discovery_leaves_out_words_places_and_lost_apostrophes():
      "Corvin rubbed his eyes. Corvin shrugged his shoulders. ") * 3,
 ])
 def test_gender_is_not_swamped_by_the_point_of_view_characters_she(scene):
-    from audiofic.characters import infer_genders
+    from audiofic.story.characters import infer_genders
     assert infer_genders(["Mara", "Corvin"], scene) == {"Mara": "female", "Corvin": "male"}
 
 
 def test_cast_notes_mark_rare_characters_and_possible_duplicates():
-    from audiofic.cast import CastEntry, cast_notes
+    from audiofic.casting.cast import CastEntry, cast_notes
     from audiofic.model import Voice
 
     voice = Voice("pyttsx3", "en-us", 155, 50, 1.0)
@@ -450,7 +450,7 @@ def test_script_explain_gives_each_lines_rule_and_confidence(tmp_path):
 
 
 def test_the_ranker_scores_candidates_and_keeps_weak_lines_neutral(monkeypatch):
-    from audiofic import rank
+    from audiofic.story import rank
 
     text = ('"Are you cold?" asked Mara.\n\n"A little," said Tobias.\n\n"Then come inside."\n\n'
             'The wind rose over the hill.\n\n"Tobias, look."')
@@ -475,7 +475,7 @@ def test_the_ranker_scores_candidates_and_keeps_weak_lines_neutral(monkeypatch):
 
 
 def test_a_first_render_casts_only_those_who_speak_and_lists_the_rest():
-    from audiofic.cast import cast_work
+    from audiofic.casting.cast import cast_work
 
     text = ("Mara walked to the pier. Mara waited there. Mara saw the ferry. "
             "Corvin rowed past. Corvin waved. Corvin was late again. "
@@ -489,7 +489,7 @@ def test_a_first_render_casts_only_those_who_speak_and_lists_the_rest():
     # No pronoun says what Mara or Corvin are: a voice goes by what the first name usually is
     # (Mara: a girl's name; Corvin: too rare to say).
     assert {c.name: c.gender for c in casting.characters} == {"Mara": "female", "Corvin": "unknown"}
-    from audiofic.characters import name_gender
+    from audiofic.story.characters import name_gender
     assert (name_gender("Xander Harris"), name_gender("Willow"), name_gender("Spike")) == ("male", "female", "unknown")
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from audiofic.config import load_config
+from audiofic.casting.config import load_config
 from audiofic.engines.pyttsx3_engine import split_variant
 from audiofic.errors import AudioficError
 

@@ -4,11 +4,11 @@ import tomllib
 
 from mutagen.mp3 import MP3
 
-from audiofic.cast import cast_voices
-from audiofic.characters import Character
-from audiofic.config import load_config
+from audiofic.casting.cast import cast_voices
+from audiofic.story.characters import Character
+from audiofic.casting.config import load_config
 from audiofic.engines import get_engine
-from audiofic.plan import load_work
+from audiofic.run.plan import load_work
 from conftest import EXAMPLE, ROOT, run_cli, script_records
 
 TONE = "tone_engine:ToneEngine"

@@ -8,12 +8,12 @@ from mutagen.id3 import ID3
 
 import fanfic_fixtures as F
 from audiofic.errors import AudioficError
-from audiofic.htmltext import block_text, parse_html
-from audiofic.ingest import ingest
-from audiofic.cast import cast_work
-from audiofic.config import load_layers
-from audiofic.plan import load_work, plan, work_tags
-from audiofic.state import work_dir
+from audiofic.read.htmltext import block_text, parse_html
+from audiofic.read.ingest import ingest
+from audiofic.casting.cast import cast_work
+from audiofic.casting.config import load_layers
+from audiofic.run.plan import load_work, plan, work_tags
+from audiofic.run.state import work_dir
 from conftest import assert_one_line_error, run_cli
 
 H2_TITLES = [title for title, *_ in F.CHAPTERS]

@@ -118,7 +118,7 @@ def test_two_renders_at_once_never_leave_a_broken_file(tmp_path):
 
 
 def test_a_held_lock_names_its_holder(tmp_path):
-    from audiofic.state import WorkLock
+    from audiofic.run.state import WorkLock
 
     out = tmp_path / "out"
     assert run_cli("render", story(tmp_path), "-o", out, "--chapter", "1").returncode == 0
@@ -576,7 +576,7 @@ def test_serve_stays_quiet_when_clients_hang_up_or_idle(server):
 
 
 def test_serve_drops_an_idle_client_after_its_timeout(tmp_path):
-    from audiofic.serve import make_server
+    from audiofic.publish.serve import make_server
 
     server = make_server(tmp_path, "127.0.0.1", 0, idle_seconds=0.5)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -3,7 +3,7 @@ import warnings
 import pytest
 
 from audiofic.errors import AudioficError
-from audiofic.ingest import heading_title, ingest, parse_text
+from audiofic.read.ingest import heading_title, ingest, parse_text
 
 
 def test_seed_000_has_eleven_chapters_with_title_and_author(seed000):

@@ -15,7 +15,7 @@ from audiofic.engines import get_engine, neural  # noqa: E402
 from audiofic.engines.kokoro_engine import parse_blend  # noqa: E402
 from audiofic.errors import AudioficError  # noqa: E402
 from audiofic.model import Voice  # noqa: E402
-from audiofic.synthesize import word_count  # noqa: E402
+from audiofic.sound.synthesize import word_count  # noqa: E402
 from conftest import assert_one_line_error, ffprobe, run_cli, script_records  # noqa: E402
 
 STORY = """Title: The Bell

@@ -15,7 +15,7 @@ from mutagen.oggopus import OggOpus
 from PIL import Image
 from pydub import AudioSegment
 
-from audiofic.publish import explicit
+from audiofic.publish.feed import explicit
 from conftest import EXAMPLE, ffprobe, run_cli, script_records
 
 
@@ -58,8 +58,8 @@ def test_podcast_preset_and_explicit_numbers(tmp_path):
 
 def test_voices_are_level_matched(rendered):
     """Every voice's segments, as placed in the files, within 1 LU of the narrator's."""
-    from audiofic.levels import measure
-    from audiofic.assemble import apply_gain, segment_pcm
+    from audiofic.sound.levels import measure
+    from audiofic.sound.assemble import apply_gain, segment_pcm
 
     manifest = json.loads((rendered / ".audiofic" / "manifest.json").read_text())
     records = script_records(EXAMPLE, "-o", rendered.parent)
@@ -82,7 +82,7 @@ def test_room_tone_not_digital_silence(rendered):
     for part in (head, tail):
         assert part.max > 0  # not digital silence
         assert part.dBFS < -60  # a noise floor, not speech
-    from audiofic.config import load_config
+    from audiofic.casting.config import load_config
 
     defaults = load_config().pauses.as_dict()
     assert 500 <= defaults["head"] <= 1000 and 1000 <= defaults["tail"] <= 5000  # Audible's ranges
@@ -200,14 +200,14 @@ def test_seed_000_mp3_and_m4b_with_feed(seed000, tmp_path):
 
 def test_measure_fails_loudly_when_ffmpeg_fails():
     from audiofic.errors import AudioficError
-    from audiofic.levels import measure
+    from audiofic.sound.levels import measure
 
     with pytest.raises(AudioficError, match="ffmpeg could not measure loudness"):
         measure(b"\0\0" * 22050, "nosuchfilter=1")
 
 
 def test_one_table_holds_every_format():
-    from audiofic.formats import FORMATS, mime_for_suffix
+    from audiofic.publish.formats import FORMATS, mime_for_suffix
 
     for fmt in FORMATS.values():
         assert mime_for_suffix("." + fmt.extension) == fmt.mime  # serve and the feed read the same table

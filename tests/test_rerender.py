@@ -10,8 +10,8 @@ import time
 
 from mutagen.id3 import ID3
 
-from audiofic.config import load_config
-from audiofic.plan import load_work, plan
+from audiofic.casting.config import load_config
+from audiofic.run.plan import load_work, plan
 from conftest import EXAMPLE, ffprobe, run_cli
 
 

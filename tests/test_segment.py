@@ -3,10 +3,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiofic.ingest import ingest
+from audiofic.read.ingest import ingest
 from audiofic.model import Chapter
-from audiofic.segment import detect_quote_style, is_scene_break, segment_chapter
-from audiofic.spoken import spoken_form as speech_text
+from audiofic.story.segment import detect_quote_style, is_scene_break, segment_chapter
+from audiofic.story.spoken import spoken_form as speech_text
 
 WORD = re.compile(r"[^\W_]+")
 
@@ -123,7 +123,7 @@ def test_no_word_is_ever_lost(parts, style):
 
 
 def test_chat_logs_are_messages_in_their_senders_voices_without_timestamps():
-    from audiofic.segment import chat_paragraphs
+    from audiofic.story.segment import chat_paragraphs
 
     paras = ["She opened the group chat.", "[23:02] Mara: anyone awake??\n[23:03] @tobes: always",
              "9:15 PM - Tobias: bring coffee", "Mara (21:40): ok", "Note: not a chat.",

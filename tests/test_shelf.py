@@ -10,8 +10,8 @@ import podcastparser
 import pytest
 
 from audiofic.errors import AudioficError
-from audiofic.serve import feeds
-from audiofic.shelf import collect
+from audiofic.publish.serve import feeds
+from audiofic.run.shelf import collect
 from conftest import ffprobe, run_cli
 
 NAMES = [("Mara", "Tobias"), ("Ines", "Corvin"), ("Lotte", "Arvid")]

@@ -4,7 +4,7 @@ reader-insert, lexicon, headings)."""
 
 import pytest
 
-from audiofic.spoken import SpeechOptions, names_and_rare_words, spoken_form
+from audiofic.story.spoken import SpeechOptions, names_and_rare_words, spoken_form
 
 CASES = [
     # marks
@@ -174,8 +174,8 @@ def test_a_lexicon_changes_only_the_segments_with_that_word(tmp_path):
     assert changed and all("Biscuit" in plain[k]["text"] for k in changed)
     assert all("BISS-kit" in lexed[k]["spoken"] for k in changed)
     # the cache key is made of the spoken form: only those segments would be synthesized again
-    from audiofic.config import load_config
-    from audiofic.plan import load_work, plan
+    from audiofic.casting.config import load_config
+    from audiofic.run.plan import load_work, plan
 
     work = load_work(EXAMPLE)
     before = {p.key for cp in plan(work, load_config()).chapters for p in cp.segments}
@@ -216,7 +216,7 @@ def test_italic_thoughts_are_their_own_softer_slower_segments(tmp_path):
     import json
 
     from audiofic.model import Chapter
-    from audiofic.segment import segment_chapter
+    from audiofic.story.segment import segment_chapter
 
     text = "She looked at the door. *I can't believe this is happening,* she thought. She *really* meant it."
     segments = segment_chapter(Chapter(1, "One", text, 0))

@@ -7,7 +7,7 @@ import pytest
 from audiofic.model import Voice
 from audiofic.engines import get_engine
 from audiofic.errors import AudioficError
-from audiofic.synthesize import SynthJob, cache_key, cache_path, check_complete, synthesize_job, wav_duration, word_count
+from audiofic.sound.synthesize import SynthJob, cache_key, cache_path, check_complete, synthesize_job, wav_duration, word_count
 
 VOICE = Voice("pyttsx3", "en-us", 175, 50, 1.0)
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly hex "

@@ -15,8 +15,8 @@ import unicodedata
 import warnings
 from pathlib import Path
 
-from .errors import AudioficError
-from .model import Chapter, Work
+from ..errors import AudioficError
+from ..model import Chapter, Work
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 

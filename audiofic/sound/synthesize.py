@@ -20,11 +20,11 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engines import get_engine, write_wav
-from .formats import SAMPLE_RATE
-from .errors import AudioficError
-from .files import writer_id
-from .model import Voice
+from ..engines import get_engine, write_wav
+from ..publish.formats import SAMPLE_RATE
+from ..errors import AudioficError
+from ..files import writer_id
+from ..model import Voice
 
 MIN_WORDS_PER_MINUTE_FACTOR = 2.0  # audio shorter than words / (rate * this) is not complete
 

@@ -24,20 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import assemble
-from .covers import cover_id, generate_cover, load_cover
-from .engines import release_engines
-from .errors import AudioficError
-from .files import fresh, partial_name
-from .formats import FORMATS, per_chapter
-from .levels import Levels, encode_to_target, parse_loudness
-from .model import Voice
+from ..sound import assemble
+from ..publish.covers import cover_id, generate_cover, load_cover
+from ..engines import release_engines
+from ..errors import AudioficError
+from ..files import fresh, partial_name
+from ..publish.formats import FORMATS, per_chapter
+from ..sound.levels import Levels, encode_to_target, parse_loudness
+from ..model import Voice
 from .plan import ChapterPlan, Options, Plan, Prepared, prepare
-from .publish import publish, publish_cover
+from ..publish.feed import publish, publish_cover
 from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
-from .synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
-from .tag import Cover, Tags
-from .cast import write_cast_file
+from ..sound.synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job, wav_duration
+from ..publish.tag import Cover, Tags
+from ..casting.cast import write_cast_file
 
 ProgressFn = Callable[[dict], None]
 THOUGHT_GAIN = -4.0  # dB: thoughts are heard softer than the narration around them

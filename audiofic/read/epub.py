@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from .errors import AudioficError
+from ..errors import AudioficError
 from .htmltext import Node, block_text, parse_html
 from .webfic import RawChapter, RawWork, _labelled_blocks, apply_label, read_ao3_preface
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .model import VoiceChoice
+from ..model import VoiceChoice
 
 GENDERS = ("female", "male", "unknown")
 ARTICLES = {"the", "a", "an", "her", "his", "their", "my", "our", "your"}

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from . import rank
 from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex
-from .model import DIALOGUE, HEADING, NARRATION, Segment, Work
+from ..model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
 _ADVERB = r"(?:\w+ly\s+|again\s+|then\s+|now\s+|at\s+last\s+|at\s+once\s+|softly\s+|quietly\s+)"

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .characters import GENDERS, Character
-from .engines import get_engine
-from .errors import AudioficError
-from .model import Voice, VoiceChoice
-from .spoken import READER_KEYS, SpeechOptions
+from ..story.characters import GENDERS, Character
+from ..engines import get_engine
+from ..errors import AudioficError
+from ..model import Voice, VoiceChoice
+from ..story.spoken import READER_KEYS, SpeechOptions
 
 NUMBER = (int, float)
 VOICE_KEYS = {"engine": str, "voice": str, "rate": NUMBER, "pitch": NUMBER, "volume": NUMBER}
@@ -66,7 +66,7 @@ def default_config_path() -> Path:
     packaged = resources.files("audiofic") / "voices" / "default.toml"
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "voices" / "default.toml"
+    return Path(__file__).resolve().parents[2] / "voices" / "default.toml"
 
 
 def presets() -> list[str]:
@@ -86,7 +86,7 @@ def resolve_voices(value: Path | None) -> Path | None:
 
 def fandom_lexicons(fandoms) -> list[Path]:
     """voices/lexicons/<fandom>.toml for each AO3 fandom tag ("Cowboy Bebop (Anime)" → cowboy-bebop)."""
-    from .tag import slugify
+    from ..publish.tag import slugify
 
     folder = default_config_path().parent / "lexicons"
     found = []

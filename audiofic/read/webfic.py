@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .htmltext import Node, block_text, parse_html
-from .model import Chapter, Work
+from ..model import Chapter, Work
 
 NOTES_POLICIES = ("skip", "read", "separate")
 

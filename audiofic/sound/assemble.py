@@ -21,8 +21,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
 
-from .errors import AudioficError
-from .formats import CHANNELS, FORMATS, SAMPLE_RATE
+from ..errors import AudioficError
+from ..publish.formats import CHANNELS, FORMATS, SAMPLE_RATE
 
 SAMPLE_WIDTH = 2
 FFMPEG_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS)]

@@ -8,7 +8,6 @@ changes its audio, its tags, files and length, so a re-render skips what is curr
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -21,10 +20,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import AudioficError
-from .files import atomic_write, refuse_links
-from .model import Work
-from .tag import slugify
+from ..errors import AudioficError
+from ..files import atomic_write, refuse_links
+from ..model import Work
+from ..publish.tag import slugify
 
 MANIFEST_VERSION = 2
 STATE_DIR = ".audiofic"
@@ -37,11 +36,6 @@ def work_dir(output: Path, work: Work) -> Path:
 def work_identity(work: Work) -> dict:
     """Which work a folder holds: its AO3 address where it has one, else title and author."""
     return {"url": work.url} if work.url else {"title": work.title, "author": work.author}
-
-
-def identity_key(identity: dict) -> str:
-    """A short stable id of a work, for feed guids."""
-    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def describe(identity: dict) -> str:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from . import assemble
-from .errors import AudioficError
-from .files import atomic_write
+from ..sound import assemble
+from ..errors import AudioficError
+from ..files import atomic_write
 from .plan import Options
-from .publish import DEFAULT_PORT, shelf_feed
+from ..publish.feed import DEFAULT_PORT, shelf_feed
 from .render import Backend, Local, ProgressFn, Report, Run, _one_line, finish, format_duration, normalised, process, start
 from .state import STATE_DIR
 

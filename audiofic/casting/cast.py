@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .attribute import attribute, chat_sender
-from .characters import Character, NameIndex, discover, infer_gender, name_gender
+from ..story.attribute import attribute, chat_sender
+from ..story.characters import Character, NameIndex, discover, infer_gender, name_gender
 from .config import Config
-from .engines import Palette, get_engine
-from .files import atomic_write
-from .model import DIALOGUE, Segment, Voice, Work
+from ..engines import Palette, get_engine
+from ..files import atomic_write
+from ..model import DIALOGUE, Segment, Voice, Work
 
 
 @dataclass

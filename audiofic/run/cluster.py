@@ -18,9 +18,9 @@ import threading
 import warnings
 from pathlib import Path
 
-from .errors import AudioficError
+from ..errors import AudioficError
 from .render import Backend, _one_line, encode_chapter_files
-from .synthesize import SynthJob, init_worker, synthesize_job
+from ..sound.synthesize import SynthJob, init_worker, synthesize_job
 
 DEPTH = 2  # jobs queued on each actor: enough to keep it busy, few enough to lose little
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import DIALOGUE, HEADING, NARRATION, Chapter, Segment
+from ..model import DIALOGUE, HEADING, NARRATION, Chapter, Segment
 
 MAX_SEGMENT_CHARS = 600  # longer pieces are cut at sentence ends: pyttsx3 slows on long text
 HARD_SPLIT_CHARS = 1500  # a "sentence" longer than this is cut at a comma or a space

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assemble import SAMPLE_RATE, apply_gain, encode, require_ffmpeg, run_ffmpeg, segment_pcm
-from .engines import NARRATION_PASSAGE, get_engine
-from .errors import AudioficError
-from .files import atomic_write
-from .formats import FORMATS
-from .model import Voice
+from ..engines import NARRATION_PASSAGE, get_engine
+from ..errors import AudioficError
+from ..files import atomic_write
+from ..publish.formats import FORMATS
+from ..model import Voice
 from .synthesize import SynthJob, cache_entry_ok, cache_key, cache_path, synthesize_job
 
 PRESETS = {"audiobook": (-18.0, -3.0), "podcast": (-16.0, -1.0)}

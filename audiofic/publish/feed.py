@@ -7,6 +7,8 @@ episode; pubDates step forward from the work's first render, so apps list chapte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -15,14 +17,18 @@ import lxml.etree  # noqa: F401 - feedgen 1.0 uses lxml.etree without importing 
 
 from feedgen.feed import FeedGenerator
 
-from .files import atomic_write, write_if_changed
+from ..files import atomic_write, write_if_changed
 from .formats import FORMATS, per_chapter
-from .model import Work
-from .state import identity_key
+from ..model import Work
 from .tag import Cover
 
 COVER_NAME = "cover.jpg"
 DEFAULT_PORT = 8000
+
+
+def identity_key(identity: dict) -> str:
+    """A short stable id of a work, for feed guids."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 @dataclass

@@ -12,20 +12,20 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assemble import NOISE_AMPLITUDE
-from .cast import Casting, cast_work, voice_for
-from .config import Config, load_layers
-from .engines import get_engine
-from .errors import AudioficError
-from .formats import FORMATS
-from .ingest import ingest
-from .levels import Loudness, output_chain
-from .model import Chapter, Segment, Voice, Work
-from .segment import detect_quote_style, segment_chapter
-from .spoken import spoken_form
+from ..sound.assemble import NOISE_AMPLITUDE
+from ..casting.cast import Casting, cast_work, voice_for
+from ..casting.config import Config, load_layers
+from ..engines import get_engine
+from ..errors import AudioficError
+from ..publish.formats import FORMATS
+from ..read.ingest import ingest
+from ..sound.levels import Loudness, output_chain
+from ..model import Chapter, Segment, Voice, Work
+from ..story.segment import detect_quote_style, segment_chapter
+from ..story.spoken import spoken_form
 from .state import work_dir
-from .synthesize import cache_key
-from .tag import Tags, chapter_filename, slugify
+from ..sound.synthesize import cache_key
+from ..publish.tag import Tags, chapter_filename, slugify
 
 UNKNOWN_AUTHOR = "Unknown author"  # players show an empty artist as a blank row
 

@@ -11,7 +11,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
-from .errors import AudioficError
+from ..errors import AudioficError
 from .tag import Cover
 
 SIZE = 1600

@@ -1,0 +1,1 @@
+"""Casting: the layered voices files and a voice for every speaker."""

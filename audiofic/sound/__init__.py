@@ -1,0 +1,1 @@
+"""Sound: each segment to cached audio, chapters assembled and levelled for the encoder."""
