@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import AudioficError
+from .errors import AudioficError, one_line
 from .publish.formats import FORMATS
 from .run.plan import Options
 
@@ -46,8 +46,7 @@ def friendly(fn):
             sys.stderr.close()
             sys.exit(EXIT_ERROR)
         except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            _fail(f"{where}{exc.strerror or exc}")
+            _fail(one_line(exc))
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             if os.environ.get("AUDIOFIC_DEBUG"):
                 raise
@@ -88,57 +87,70 @@ force_option = click.option("--force", is_flag=True, help="Render again even whe
 chapter_option = click.option(
     "--chapter", "chapters", multiple=True, metavar="N|A-B", help="Only these chapters (repeatable; ranges like 3-5)."
 )
+work_output_option = click.option(
+    "--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+    help="Where the work's own voices.toml is looked for.")
+
+
+def rendering_options(output_help: str, cache_help: str):
+    """The options `render` and `shelf` share, declared once."""
+    shared = [
+        click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+                     help=output_help),
+        voices_option,
+        click.option("--jobs", "-j", type=click.IntRange(1, 4096), default=None,
+                     help="Worker processes for synthesis and encoding [default: CPU count; with --ray, the "
+                          "cluster's CPUs]."),
+        force_option,
+        click.option("--cache", "cache", type=click.Path(path_type=Path), help=cache_help),
+        click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
+                     help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file "
+                          "[default: mp3]."),
+        click.option("--loudness", default="audiobook", show_default=True,
+                     help="audiobook (-18 LUFS, -3 dBTP), podcast (-16 LUFS, -1 dBTP) or LUFS,dBTP like -19,-2."),
+        click.option("--base-url", help="Where the output will be served, for the feeds' enclosure URLs."),
+        notes_option,
+        summary_option,
+    ]
+
+    def decorate(fn):
+        for option in reversed(shared):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def options_from(given: dict) -> Options:
+    """The command's options as one `Options` (every command builds it here)."""
+    given = dict(given)
+    given["read_summary"] = not given.pop("no_summary", False)
+    given["formats"] = tuple(given.pop("formats", ()) or ("mp3",))
+    return Options(**given)
 
 
 @main.command()
 @source_argument
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Folder that receives output/<work-slug>/.")
-@voices_option
+@rendering_options("Folder that receives output/<work-slug>/.",
+                   "Segment cache folder (default: inside the work's output folder).")
 @chapter_option
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Worker processes for synthesis and encoding [default: CPU count].")
-@force_option
-@click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
-              help="Segment cache folder (default: inside the work's output folder).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
-              help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file [default: mp3].")
 @click.option("--cover", type=click.Path(path_type=Path), help="Cover image (JPEG or PNG); else one is drawn.")
-@click.option("--loudness", default="audiobook", show_default=True,
-              help="audiobook (-18 LUFS, -3 dBTP), podcast (-16 LUFS, -1 dBTP) or LUFS,dBTP like -19,-2.")
-@click.option("--base-url", help="Where the files will be served, for the feed's enclosure URLs.")
-@notes_option
-@summary_option
 @title_option
 @author_option
 @friendly
-def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cover, loudness, base_url, notes,
-           no_summary, title, author):
+def render(file, **given):
     """Render FILE into tagged audio: one file per chapter (MP3 unless --format says otherwise)."""
     from .run.render import render as do_render
 
-    options = Options(output=output, voices=voices, chapters=chapters, jobs=jobs, force=force, cache=cache_dir,
-                      title=title, author=author, notes=notes, read_summary=not no_summary,
-                      formats=formats or ("mp3",), cover=cover, loudness=loudness, base_url=base_url)
     with terminal_progress() as progress:
-        report = do_render(file, options, progress)
+        report = do_render(file, options_from(given), progress)
     click.echo(f"{report.out_dir}: {report.line()}")
 
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Folder that receives one folder per work, the shelf's cache and its feed.")
-@voices_option
-@click.option("--jobs", "-j", type=click.IntRange(1, 4096), default=None,
-              help="Synthesis workers [default: CPU count here; with --ray, the cluster's CPUs].")
-@force_option
-@click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
-              help="Segment cache shared by every work (default: OUTPUT/.audiofic/cache).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
-              help="Output format, repeatable, as for render [default: mp3].")
-@click.option("--loudness", default="audiobook", show_default=True, help="As for render.")
-@click.option("--base-url", help="Where OUTPUT will be served, for the feeds' URLs.")
+@rendering_options("Folder that receives one folder per work, the shelf's cache and its feed.",
+                   "Segment cache shared by every work (default: OUTPUT/.audiofic/cache).")
 @click.option("--one-feed", is_flag=True, help="One feed of every work's chapters (OUTPUT/feed.xml) "
               "instead of a feed per work listed in OUTPUT/shelf.opml.")
 @click.option("--ray", "ray_address", metavar="ADDRESS",
@@ -146,11 +158,8 @@ def render(file, output, voices, chapters, jobs, force, cache_dir, formats, cove
                    "one on this machine) or HOST:PORT. Nodes must share OUTPUT and the cache.")
 @click.option("--ray-gpus", type=click.FloatRange(0, 8), default=0.0, show_default=True,
               help="GPUs (or a share of one) each Ray synthesis actor asks for.")
-@notes_option
-@summary_option
 @friendly
-def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, base_url, one_feed, ray_address,
-          ray_gpus, notes, no_summary):
+def shelf(sources, one_feed, ray_address, ray_gpus, **given):
     """Render many works: files, folders of downloads, or @LIST files (one path per line).
 
     Each work goes to OUTPUT/<work-slug>/ as with render; a work that fails is reported and the
@@ -158,14 +167,12 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
     """
     from .run.shelf import shelf as do_shelf
 
-    options = Options(output=output, voices=voices, jobs=jobs, force=force, cache=cache_dir, notes=notes,
-                      read_summary=not no_summary, formats=formats or ("mp3",), loudness=loudness,
-                      base_url=base_url)
+    options = options_from(given)
     backend = None
     if ray_address:
         from .run.cluster import RayBackend
 
-        backend = RayBackend(ray_address, jobs, ray_gpus)
+        backend = RayBackend(ray_address, options.jobs, ray_gpus)
     with terminal_progress() as progress:
         report = do_shelf(list(sources), options, backend, progress, one_feed)
     for line in report.lines():
@@ -179,8 +186,7 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @voices_option
 @chapter_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Where the work's own voices.toml is looked for.")
+@work_output_option
 @click.option("--explain", is_flag=True,
               help="Show which attribution rule decided each dialogue line, and how sure it is.")
 @click.option("--spoken", is_flag=True, help="Show the words as they will be said (numbers, lexicon, …).")
@@ -189,13 +195,12 @@ def shelf(sources, output, voices, jobs, force, cache_dir, formats, loudness, ba
 @title_option
 @author_option
 @friendly
-def script(file, fmt, voices, chapters, output, title, author, explain, spoken, notes, no_summary):
+def script(file, fmt, explain, spoken, **given):
     """Show how FILE will be read: chapter, kind, voice and text of every segment."""
     from .story.attribute import CONFIDENCE
     from .run.plan import prepare
 
-    ready = prepare(file, Options(output=output, voices=voices, chapters=chapters, title=title, author=author,
-                                  notes=notes, read_summary=not no_summary))
+    ready = prepare(file, options_from(given))
     selected = ready.selected
     for cp in ready.plan.chapters:
         if selected is not None and cp.chapter.number not in selected:
@@ -267,18 +272,16 @@ def info(file, fmt):
 @main.command()
 @source_argument
 @voices_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Where the work's own voices.toml is looked for.")
+@work_output_option
 @notes_option
 @title_option
 @author_option
 @friendly
-def cast(file, voices, output, notes, title, author):
+def cast(file, **given):
     """Print FILE's cast: name, aliases, gender, lines, words and voice."""
     from .run.plan import prepare
 
-    ready = prepare(file, Options(output=output, voices=voices, title=title, author=author, notes=notes),
-                    find_new=True, check_voices=False)
+    ready = prepare(file, options_from(given), find_new=True, check_voices=False)
     work, casting = ready.work, ready.casting
     from .casting.cast import cast_notes
 
@@ -300,8 +303,7 @@ def cast(file, voices, output, notes, title, author):
 @main.command()
 @source_argument
 @voices_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Where the work's own voices.toml is looked for.")
+@work_output_option
 @click.option("--all", "show_all", is_flag=True, help="Every word, not only the 40 most frequent.")
 @friendly
 def words(file, voices, output, show_all):
@@ -436,19 +438,18 @@ class TerminalProgress:
         self._last = 0.0
         self._shown = False
 
-    def __call__(self, state: dict) -> None:
+    def __call__(self, state: "Progress") -> None:
         now = time.monotonic()
-        if now - self._last < 0.2 and state["segments_done"] < state["segments_total"]:
+        if now - self._last < 0.2 and state.segments_done < state.segments_total:
             return
         self._last = now
-        done, total = state["segments_done"], state["segments_total"]
-        elapsed = now - state["started"]
+        done, total = state.segments_done, state.segments_total
+        elapsed = now - state.started
         left = ""
         if 0 < done < total:
             left = f", about {int(elapsed / done * (total - done))} s left"
-        works = state.get("works_total", 1)
-        line = ((f"works {state['works_done']}/{works}, " if works > 1 else "")
-                + f"chapters {state['chapters_done']}/{state['chapters_total']}, "
+        line = ((f"works {state.works_done}/{state.works_total}, " if state.works_total > 1 else "")
+                + f"chapters {state.chapters_done}/{state.chapters_total}, "
                 f"segments {done}/{total}{left}")
         click.echo(f"\r{line:<70}", err=True, nl=False)
         self._shown = True

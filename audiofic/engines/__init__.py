@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import AudioficError
+from ..errors import AudioficError, one_line
 from ..model import Voice
 
 
@@ -165,15 +165,6 @@ def write_wav(path: Path, pcm: bytes, sample_rate: int) -> None:
         out.writeframes(pcm)
 
 
-def _problem(exc: BaseException) -> str:
-    """One line for the parent to raise: the file and reason for an OSError (a full disk)."""
-    if isinstance(exc, AudioficError):
-        return str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return f"{type(exc).__name__}: {exc}"
-
-
 _LIBC = ctypes.CDLL(None)
 
 
@@ -190,7 +181,7 @@ def in_fresh_child(speak: Callable[[], None], what: str, here: bool = False) -> 
         try:
             return speak()
         except Exception as exc:  # noqa: BLE001 - one line for the user, as from a child
-            raise AudioficError(f"{what}: {_problem(exc)}") from None
+            raise AudioficError(f"{what}: {one_line(exc, with_type=True)}") from None
     read, write = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # an engine's idle native threads are not needed
@@ -203,7 +194,7 @@ def in_fresh_child(speak: Callable[[], None], what: str, here: bool = False) -> 
         try:
             speak()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-            problem = _problem(exc)
+            problem = one_line(exc, with_type=True)
         if problem:
             os.write(write, problem.encode("utf-8", "replace")[:1000])
         os._exit(1 if problem else 0)

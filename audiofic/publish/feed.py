@@ -148,12 +148,11 @@ def episodes(the_plan, out_dir: Path, manifest, formats: tuple[str, ...]) -> lis
     found = []
     if fmt:
         for cp in the_plan.chapters:
-            entry = manifest.get(cp.chapter.number)
-            if entry and fmt in entry.get("files", {}) and (out_dir / entry["files"][fmt]).exists():
-                found.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / entry["files"][fmt],
-                                 entry["seconds"], fmt))
-    elif manifest.get("m4b") and (out_dir / manifest.get("m4b")["file"]).exists():
-        entry = manifest.get("m4b")
-        found.append(Episode(1, the_plan.work.title, out_dir / entry["file"], entry["seconds"], "m4b"))
+            record = manifest.get(cp.chapter.number)  # a run.state.ChapterRecord
+            if record and fmt in record.files and (out_dir / record.files[fmt]).exists():
+                found.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / record.files[fmt],
+                                     record.seconds, fmt))
+    elif (record := manifest.get("m4b")) and (out_dir / record.file).exists():
+        found.append(Episode(1, the_plan.work.title, out_dir / record.file, record.seconds, "m4b"))
     return found
 

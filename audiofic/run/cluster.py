@@ -18,8 +18,9 @@ import threading
 import warnings
 from pathlib import Path
 
-from ..errors import AudioficError
-from .render import Backend, _one_line, encode_chapter_files
+from ..errors import AudioficError, one_line
+from .chapters import encode_chapter_files
+from .schedule import Backend
 from ..sound.synthesize import SynthJob, init_worker, synthesize_job
 
 DEPTH = 2  # jobs queued on each actor: enough to keep it busy, few enough to lose little
@@ -51,7 +52,7 @@ def connect(address: str, jobs: int | None = None):
         else:
             ray.init(address=address, **settings)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds for an unreachable cluster
-        raise AudioficError(f"could not join the Ray cluster at {address}: {_one_line(exc)}") from None
+        raise AudioficError(f"could not join the Ray cluster at {address}: {one_line(exc)}") from None
     _quiet(ray)
     return ray
 

@@ -16,12 +16,14 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..sound import assemble
-from ..errors import AudioficError
+from ..errors import AudioficError, one_line
 from ..files import atomic_write
 from .plan import Options
 from ..publish.feed import DEFAULT_PORT, shelf_feed
-from .render import Backend, Local, ProgressFn, Report, Run, _one_line, finish, format_duration, normalised, process, start
-from .state import STATE_DIR
+from .job import ProgressFn, Report, Run, format_duration
+from .render import finish, normalised, start
+from .schedule import Backend, Local, process
+from .state import shelf_cache_dir
 
 WORK_SUFFIXES = (".txt", ".md", ".html", ".htm", ".xhtml", ".epub")
 SHELF_FEED = "feed.xml"
@@ -39,7 +41,7 @@ def collect(sources: list[Path]) -> list[Path]:
             try:
                 lines = listing.read_text("utf-8").splitlines()
             except (OSError, UnicodeDecodeError) as exc:
-                raise AudioficError(f"{listing}: cannot read the list ({_one_line(exc)})") from None
+                raise AudioficError(f"{listing}: cannot read the list ({one_line(exc)})") from None
             entries = [line.split("#", 1)[0].strip() for line in lines]
             found += collect([listing.parent / entry for entry in entries if entry])
         elif source.is_dir():
@@ -78,11 +80,6 @@ class ShelfReport:
         return out
 
 
-def shelf_cache(output: Path) -> Path:
-    """One cache for the whole shelf, beside the works' folders."""
-    return output / STATE_DIR / "cache"
-
-
 def shelf(sources: list[Path], options: Options = Options(), backend: Backend | None = None,
           progress: ProgressFn | None = None, one_feed: bool = False) -> ShelfReport:
     started = time.monotonic()
@@ -90,7 +87,7 @@ def shelf(sources: list[Path], options: Options = Options(), backend: Backend | 
     paths = collect(sources)
     if not paths:
         raise AudioficError("no works found (files ending " + ", ".join(WORK_SUFFIXES) + ")")
-    options = normalised(dataclasses.replace(options, cache=options.cache or shelf_cache(options.output)))
+    options = normalised(dataclasses.replace(options, cache=options.cache or shelf_cache_dir(options.output)))
     backend = backend or Local(options.jobs)
     report = ShelfReport()
     with contextlib.ExitStack() as held:
@@ -104,14 +101,14 @@ def shelf(sources: list[Path], options: Options = Options(), backend: Backend | 
             except AudioficError as exc:
                 report.failed.append((path, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one work's failure never stops the others
-                report.failed.append((path, _one_line(exc)))
+                report.failed.append((path, one_line(exc)))
         process([run for _, run in runs], backend, progress, isolate=True)
         for path, run in runs:
             if run.error is None:
                 try:
                     finish(run)
                 except Exception as exc:  # noqa: BLE001 - as above
-                    run.error = _one_line(exc)
+                    run.error = one_line(exc)
             if run.error is None:
                 report.works.append((path, run))
             else:

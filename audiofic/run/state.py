@@ -8,6 +8,7 @@ changes its audio, its tags, files and length, so a re-render skips what is curr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import socket
@@ -95,6 +96,72 @@ def cache_dir_for(out_dir: Path, cache: Path | None) -> Path:
     return Path(cache) if cache else out_dir / STATE_DIR / "cache"
 
 
+def shelf_cache_dir(output: Path) -> Path:
+    """A shelf's one cache, beside its works' folders."""
+    return Path(output) / STATE_DIR / "cache"
+
+
+@dataclass
+class ChapterRecord:
+    """A chapter's manifest entry: what went into its files (the segments, pauses, gains and
+    encoder chains behind `audio`, its tags, chapter marks and length). Read and written here
+    only; the JSON keys are the field names, as manifests have always had them."""
+
+    files: dict[str, str]  # format → file name
+    title: str
+    audio: str  # ChapterPlan.audio_hash
+    tags: dict
+    segments: list[str]  # cache keys
+    pauses: list[int]
+    gains: list[float]
+    chains: dict[str, str]
+    marks: list[list]
+    seconds: float
+
+    @classmethod
+    def parse(cls, entry) -> "ChapterRecord | None":
+        """An entry as read from JSON, or None when it has not the shape the code relies on."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("audio"), str) or not _is_str_map(entry.get("files")):
+            return None
+        segments, marks = entry.get("segments", []), entry.get("marks", [])
+        if not (_number(entry.get("seconds", 0)) and isinstance(entry.get("tags", {}), dict)
+                and isinstance(segments, list) and all(isinstance(k, str) for k in segments)
+                and isinstance(marks, list) and all(isinstance(m, list) and len(m) == 4 for m in marks)):
+            return None
+        return cls(entry["files"], str(entry.get("title", "")), entry["audio"], entry.get("tags", {}), segments,
+                   entry.get("pauses", []), entry.get("gains", []), entry.get("chains", {}), marks,
+                   entry.get("seconds", 0.0))
+
+
+@dataclass
+class M4bRecord:
+    """The M4B's manifest entry (key "m4b")."""
+
+    file: str
+    audio: str
+    tags: dict
+    seconds: float
+
+    @classmethod
+    def parse(cls, entry) -> "M4bRecord | None":
+        if not (isinstance(entry, dict) and isinstance(entry.get("audio"), str) and isinstance(entry.get("file"), str)
+                and _number(entry.get("seconds", 0)) and isinstance(entry.get("tags", {}), dict)):
+            return None
+        return cls(entry["file"], entry["audio"], entry.get("tags", {}), entry.get("seconds", 0.0))
+
+
+def _is_str_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse(key: str, entry) -> ChapterRecord | M4bRecord | None:
+    return (M4bRecord if key == "m4b" else ChapterRecord).parse(entry)
+
+
 class Manifest:
     """What went into each rendered chapter: output/<work>/.audiofic/manifest.json.
 
@@ -103,7 +170,7 @@ class Manifest:
 
     def __init__(self, path: Path):
         self.path = path
-        self.chapters: dict[str, dict] = {}
+        self.chapters: dict[str, ChapterRecord | M4bRecord] = {}
         self.first: str | None = None
         self.work: dict | None = None
         self._lock = threading.Lock()
@@ -119,7 +186,7 @@ class Manifest:
         if data.get("version") != MANIFEST_VERSION:
             return
         chapters = data.get("chapters", {})
-        self.chapters = {k: v for k, v in chapters.items() if _entry_ok(k, v)}
+        self.chapters = {k: record for k, v in chapters.items() if (record := _parse(k, v))}
         if len(self.chapters) != len(chapters):
             warnings.warn(f"{path} was damaged; {len(chapters) - len(self.chapters)} of its entries "
                           "will be rendered again")
@@ -140,17 +207,18 @@ class Manifest:
             with self._lock:
                 self._write()
 
-    def get(self, number: int | str) -> dict | None:
+    def get(self, number: int | str) -> ChapterRecord | M4bRecord | None:
         return self.chapters.get(str(number))
 
-    def set(self, number: int | str, entry: dict) -> None:
+    def set(self, number: int | str, record: ChapterRecord | M4bRecord) -> None:
         with self._lock:
-            self.chapters[str(number)] = entry
+            self.chapters[str(number)] = record
             self._write()
 
     def _write(self) -> None:
+        chapters = {key: dataclasses.asdict(record) for key, record in self.chapters.items()}
         atomic_write(self.path, json.dumps({"version": MANIFEST_VERSION, "work": self.work,
-                                            "chapters": self.chapters, "first_render": self.first}, indent=1))
+                                            "chapters": chapters, "first_render": self.first}, indent=1))
 
     def first_render(self) -> str:
         """When this work was first rendered: the base of the feed's increasing pubDates."""
@@ -161,24 +229,7 @@ class Manifest:
         return self.first
 
     def keys_in_use(self) -> set[str]:
-        return {k for entry in self.chapters.values() for k in entry.get("segments", [])}
-
-
-def _is_str_map(value) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-
-
-def _entry_ok(key: str, entry) -> bool:
-    """The shape the code that reads an entry relies on."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("audio"), str):
-        return False
-    if not isinstance(entry.get("seconds", 0), (int, float)) or not isinstance(entry.get("tags", {}), dict):
-        return False
-    if key == "m4b":
-        return isinstance(entry.get("file"), str)
-    segments, marks = entry.get("segments", []), entry.get("marks", [])
-    return (_is_str_map(entry.get("files")) and isinstance(segments, list) and all(isinstance(k, str) for k in segments)
-            and isinstance(marks, list) and all(isinstance(m, list) and len(m) == 4 for m in marks))
+        return {k for record in self.chapters.values() if isinstance(record, ChapterRecord) for k in record.segments}
 
 
 def ensure_writable(folder: Path) -> None:
@@ -220,8 +271,8 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
         pairs = [(Path(cache_dir), everything)]
     else:
         pairs = [(cache_dir_for(w, None), keys) for w, keys in works.items()]
-        if (output / STATE_DIR / "cache").is_dir():  # a shelf's one cache, shared by its works
-            pairs.append((output / STATE_DIR / "cache", everything))
+        if shelf_cache_dir(output).is_dir():  # a shelf's one cache, shared by its works
+            pairs.append((shelf_cache_dir(output), everything))
     stats = CacheStats()
     for folder, in_use in pairs:
         try:  # the voices' calibration passages (levels.py) stay too
