@@ -68,7 +68,7 @@ def predict(text: str, cast: list[Character] | None):
     if cast is None:
         cast = discover(text)
     start = time.perf_counter()
-    attribute(work, cast)
+    work = attribute(work, cast).apply(work)
     seconds = time.perf_counter() - start
     return [s for c in work.chapters for s in c.segments if s.kind == DIALOGUE], seconds, cast
 

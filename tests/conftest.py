@@ -68,3 +68,15 @@ def assert_one_line_error(result):
     assert lines[0].startswith("audiofic: error: "), result.stderr
     assert "unexpected" not in lines[0], result.stderr  # a bug caught by the last line of defence
     assert "Traceback" not in result.stderr
+
+
+def attributed_and_cast(work, config):
+    """What `prepare` does between loading a work and planning it: find the cast, attribute
+    the lines, cast the voices. Gives the attributed work and its casting."""
+    from audiofic.casting.cast import cast_work, find_cast
+    from audiofic.story.attribute import attribute
+
+    cast = find_cast(work, config)
+    attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
+    work = attribution.apply(work)
+    return work, cast_work(work, cast, attribution.narrator, config)

@@ -28,8 +28,7 @@ def segmented(text):
 
 def attributed(text, cast=CAST, narrator=None, overrides=None):
     work = segmented(text)
-    attribute(work, cast, narrator, overrides)
-    return work
+    return attribute(work, cast, narrator, overrides).apply(work)
 
 
 def said(text, cast=CAST, narrator=None, overrides=None):
@@ -120,7 +119,7 @@ def test_automatic_casting_is_distinct_gendered_and_stable():
     work = parse_text('"A," said Willow.\n\n"B," said Spike.\n\n"C," said Willow.\n\n"D," said Darcy.')
     for chapter in work.chapters:
         chapter.segments = segment_chapter(chapter, None)
-    attribute(work, CAST)
+    work = attribute(work, CAST).apply(work)
     config = load_config()
     entries = cast_voices(work, CAST, config)
     voices = [(e.voice.voice, e.voice.pitch) for e in entries.values()]
@@ -475,14 +474,14 @@ def test_the_ranker_scores_candidates_and_keeps_weak_lines_neutral(monkeypatch):
 
 
 def test_a_first_render_casts_only_those_who_speak_and_lists_the_rest():
-    from audiofic.casting.cast import cast_work
+    from conftest import attributed_and_cast
 
     text = ("Mara walked to the pier. Mara waited there. Mara saw the ferry. "
             "Corvin rowed past. Corvin waved. Corvin was late again. "
             "At home, Tobias slept. Later Tobias dreamed of boats, and later still Tobias snored "
             "and Tobias turned over.\n\n"
             '"You are late," said Mara.\n\n"The tide," said Corvin.\n\n"Always the tide," Mara said.')
-    casting = cast_work(segmented(text), load_config())
+    _work, casting = attributed_and_cast(segmented(text), load_config())
     assert {c.name for c in casting.characters} == {"Mara", "Corvin"}
     assert "Tobias" in {c.name for c in casting.new}
     assert not any(c.name.startswith("Later") for c in casting.characters + casting.new)  # an opener, not a name

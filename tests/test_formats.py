@@ -10,11 +10,10 @@ import fanfic_fixtures as F
 from audiofic.errors import AudioficError
 from audiofic.read.htmltext import block_text, parse_html
 from audiofic.read.ingest import ingest
-from audiofic.casting.cast import cast_work
 from audiofic.casting.config import load_layers
 from audiofic.run.plan import load_work, plan, work_tags
 from audiofic.run.state import work_dir
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, attributed_and_cast, run_cli
 
 H2_TITLES = [title for title, *_ in F.CHAPTERS]
 
@@ -120,7 +119,7 @@ def test_summary_is_read_after_the_title_unless_no_summary(works):
 def test_metadata_flows_into_cast_voices_and_tags(works, tmp_path):
     work = load_work(works / "multi.html")
     config, _ = load_layers(work_dir(tmp_path, work), None, work.language)
-    casting = cast_work(work, config)
+    _work, casting = attributed_and_cast(work, config)
     assert {"Ada Quill", "Tomas Reed", "Master Hollis"} <= set(casting.entries)
     assert "Ada" in next(c for c in casting.characters if c.name == "Ada Quill").aliases
     tags = work_tags(work)
@@ -128,8 +127,8 @@ def test_metadata_flows_into_cast_voices_and_tags(works, tmp_path):
     assert "Ada Quill/Tomas Reed" in tags["RELATIONSHIPS"] and "Slow Burn" in tags["TAGS"]
     spanish = load_work(works / "spanish.txt")
     config, _ = load_layers(work_dir(tmp_path, spanish), None, spanish.language)
-    voices = {p.voice.voice.split("+")[0] for cp in plan(spanish, config, cast_work(spanish, config)).chapters
-              for p in cp.segments}
+    spanish, casting = attributed_and_cast(spanish, config)
+    voices = {p.voice.voice.split("+")[0] for cp in plan(spanish, config, casting).chapters for p in cp.segments}
     assert voices == {"es"}
 
 

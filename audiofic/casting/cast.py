@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ..story.attribute import attribute, chat_sender
-from ..story.characters import Character, NameIndex, discover, infer_gender, name_gender
+from ..story.characters import Character, NameIndex, chat_sender, discover, infer_gender, name_gender
 from .config import Config
 from ..engines import Palette, get_engine
 from ..files import atomic_write
@@ -42,8 +41,19 @@ class Casting:
     new: list[Character]  # found in the text but not in the cast file: `audiofic cast` lists them
 
 
-def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, find_new: bool = False) -> Casting:
-    """Who is in the work, who says each line, and in which voice."""
+@dataclass
+class Cast:
+    """Who is in a work before anyone is heard: the characters attribution listens for, and
+    those the text names that the voices file does not (`audiofic cast` lists them)."""
+
+    characters: list[Character]
+    new: list[Character]
+    first_render: bool  # no cast in the voices files: the cast is what the text gives
+
+
+def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, find_new: bool = False) -> Cast:
+    """The cast the voices files give (the work's own cast file, once a render wrote it), or on
+    a first render the work's character tags and what discovery finds."""
     characters = list(config.characters)
     if user_cast:
         characters = [c for c in characters if c.name in user_cast]
@@ -55,14 +65,19 @@ def cast_work(work: Work, config: Config, user_cast: list[str] | None = None, fi
         known = {n for c in characters + seeded for n in c.names()}
         new = seeded + [found for found in discovered if not known & set(found.names())]
         new += chat_senders(work, characters + new)
-    first_render = not characters
-    if first_render:
-        # First render: the cast is the work's character tags plus what discovery finds.
+    if not characters:
         # Afterwards the voices file is the cast, so a new chapter never re-attributes old
         # ones; newcomers are only reported.
-        characters, new = new, []
-    narrator = attribute(work, characters, config.narrator_character, config.overrides)
-    if first_render:  # a name that never speaks needs no voice: it is listed, not cast
+        return Cast(new, [], first_render=True)
+    return Cast(characters, new, first_render=False)
+
+
+def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config) -> Casting:
+    """A voice for everyone the attributed work hears. On a first render a name that never
+    speaks needs no voice (it is listed, not cast), and a gender the pronouns left open is the
+    one the first name usually has."""
+    characters, new = cast.characters, cast.new
+    if cast.first_render:
         lines, _words = speaking_counts(work)
         new = [c for c in characters if not lines[c.name] and c.name != narrator]
         characters = [c for c in characters if lines[c.name] or c.name == narrator]

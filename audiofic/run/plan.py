@@ -1,4 +1,5 @@
-"""The plan: the pure part of a render. Text stages only (ingest → segment → attribute → cast),
+"""The plan: the pure part of a render. Text stages only (ingest → segment → find the cast →
+attribute → cast voices),
 no audio: who reads each segment, in which voice, under which cache key, into which file.
 
 `prepare` is the one road from a file and the user's options to a planned work; `render`,
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
-from ..casting.cast import Casting, cast_work, voice_for
+from ..casting.cast import Casting, cast_work, find_cast, voice_for
 from ..casting.config import Config, load_layers
 from ..engines import get_engine
 from ..errors import AudioficError
 from ..publish.formats import FORMATS
 from ..read.ingest import ingest
+from ..story.attribute import attribute
 from ..sound.levels import Loudness, output_chain
 from ..model import Chapter, Segment, Voice, Work
 from ..story.segment import detect_quote_style, segment_chapter
@@ -116,7 +118,10 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     work = load_work(path, options.title, options.author, options.notes, options.read_summary)
     out_dir = work_dir(options.output, work)
     config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms)
-    casting = cast_work(work, config, user_cast, find_new)
+    cast = find_cast(work, config, user_cast, find_new)
+    attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
+    work = attribution.apply(work)
+    casting = cast_work(work, cast, attribution.narrator, config)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
     return Prepared(work, out_dir, config, casting, the_plan, selected)

@@ -43,13 +43,13 @@ rule's confidence (CONFIDENCE).
 from __future__ import annotations
 
 import bisect
-
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from . import rank
-from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex
+from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex, chat_sender
 from ..model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
@@ -134,23 +134,71 @@ class Turn:
         return [s for s in self.segments if s.kind == NARRATION]
 
 
+@dataclass
+class Attribution:
+    """Who says each line: (speaker, rule) by (chapter index, segment index) for every segment
+    attribution decided, and the first-person narrator character (given, or found from how
+    the others address them). The work it was made from is never changed."""
+
+    narrator: str | None
+    lines: dict[tuple[int, int], tuple[str | None, str | None]]
+
+    def apply(self, work: Work) -> Work:
+        """The work with every decided segment's speaker and rule set: a new Work."""
+        chapters = []
+        for c, chapter in enumerate(work.chapters):
+            segments = [dataclasses.replace(seg, speaker=self.lines[c, i][0], rule=self.lines[c, i][1])
+                        if (c, i) in self.lines else seg for i, seg in enumerate(chapter.segments)]
+            chapters.append(dataclasses.replace(chapter, segments=segments))
+        return dataclasses.replace(work, chapters=chapters)
+
+
+@dataclass
+class _Sieve:
+    """What every rule reads: the turns, the cast's names and genders, who says "I" in each
+    chapter, every mention of a cast name, and the segments decided outside the turns."""
+
+    work: Work
+    index: NameIndex
+    genders: dict[str, str]
+    narrator: str | None
+    narrators: dict[int, str]
+    turns: list[Turn]
+    mentions: "_Mentions"
+    decided: dict[int, tuple[str | None, str | None]]  # id(segment) → (speaker, rule)
+
+
 def attribute(work: Work, cast: list[Character] | None = None, narrator: str | None = None,
-              overrides: dict[tuple[int, int], str] | None = None, collect: list | None = None) -> str | None:
-    """Set `speaker` and `rule` on every dialogue segment of the work, in place; return the
-    first-person narrator character (given, or found from how others address them).
-    `collect` (for training the ranker) receives each open line's turn and candidates instead."""
-    cast = cast or []
+              overrides: dict[tuple[int, int], str] | None = None, collect: list | None = None) -> Attribution:
+    """Who speaks each dialogue segment of the work: the sieve's rules, most precise first,
+    each followed by carrying a quotation's speaker over its paragraphs; then, where it is
+    switched on, the learned ranker for what is left. `collect` (for training the ranker)
+    receives each open line's turn and candidates instead."""
+    sieve = _sieve(work, cast or [], narrator)
+    for rule in (_tags_and_names, _pronouns, _beats, _answers, _turn_taking, _the_other_of_two, _point_of_view_left):
+        rule(sieve)
+        _propagate_continued(sieve.turns)
+    _ranked(sieve, collect)
+    return _verdicts(sieve, overrides or {})
+
+
+def _sieve(work: Work, cast: list[Character], narrator: str | None) -> _Sieve:
     index = NameIndex(cast)
-    genders = {c.name: c.gender for c in cast}
     if narrator is None and cast and is_first_person(work.chapters):
         narrator = guess_narrator(work.chapters, index)
     narrators = _chapter_narrators(work, index, narrator) if cast else {}
-    for seg in (seg for chapter in work.chapters for seg in chapter.segments if seg.rule == "chat"):
-        seg.speaker = chat_sender(seg.speaker, index)
-    turns = _turns(work)
-    mentions = _mentions(work, index)
+    decided = {id(seg): (chat_sender(seg.speaker, index), seg.rule)
+               for chapter in work.chapters for seg in chapter.segments if seg.rule == "chat"}
+    return _Sieve(work, index, {c.name: c.gender for c in cast}, narrator, narrators, _turns(work, decided),
+                  _mentions(work, index), decided)
+
+
+def _tags_and_names(sieve: _Sieve) -> None:
+    """explicit and first-person tags, whom each line calls or a tag says it is spoken to,
+    a line that names its speaker (self), whose voice the narration hears, a pronoun beat."""
+    turns, index = sieve.turns, sieve.index
     for position, turn in enumerate(turns):
-        _explicit(turn, index, narrators.get(turn.chapter))
+        _explicit(turn, index, sieve.narrators.get(turn.chapter))
         turn.addressees = _vocatives(turn, index)
         turn.addressees += [n for n in _told(turn, index) if n not in turn.addressees and n != turn.speaker]
         if turn.speaker is None and turn.pronoun is None:
@@ -162,86 +210,118 @@ def attribute(work: Work, cast: list[Character] | None = None, narrator: str | N
                 _decide(prev, heard, "voice")  # "…when she heard Angel's voice.": Angel said the line before
         if turn.speaker is None and turn.pronoun is None:
             _pronoun_beat(turn, index)
-    _propagate_continued(turns)
-    for position, turn in enumerate(turns):
+
+
+def _pronouns(sieve: _Sieve) -> None:
+    """pronoun: "she said" is the participant of that gender."""
+    for position, turn in enumerate(sieve.turns):
         if turn.speaker is None and turn.pronoun:
-            _resolve_pronoun(position, turns, mentions, genders, narrators.get(turn.chapter), index)
-    _propagate_continued(turns)
-    for turn in turns:  # someone acting there outweighs who was addressed: "Willow forced a smile. '…'"
+            _resolve_pronoun(position, sieve.turns, sieve.mentions, sieve.genders, sieve.narrators.get(turn.chapter),
+                             sieve.index)
+
+
+def _beats(sieve: _Sieve) -> None:
+    """beat: someone acting there outweighs who was addressed ("Willow forced a smile. '…'")."""
+    for turn in sieve.turns:
         if turn.speaker is None and not turn.continues:
-            _beat(turn, index, narrators.get(turn.chapter), genders)
-    _propagate_continued(turns)
+            _beat(turn, sieve.index, sieve.narrators.get(turn.chapter), sieve.genders)
+
+
+def _answers(sieve: _Sieve) -> None:
+    """vocative: the one the line before called answers; after a nod or a silence, the one who
+    asked goes on; talking to the same listener again, the same speaker goes on."""
+    turns, genders = sieve.turns, sieve.genders
     for i, turn in enumerate(turns):
-        if turn.speaker is None and not turn.continues:  # a carried-over quotation keeps its speaker
-            prev = _previous_in_chain(turns, i)
-            if prev and prev.addressees:
-                target = [a for a in prev.addressees if a != prev.speaker and a not in turn.addressees
-                          and _gender_ok(a, turn.pronoun, genders)]
-                if target and _answered_by_gesture(turn, index, narrators.get(turn.chapter)) in ("", target[0]):
-                    # "Spike, shall we start again?" / "Spike nodded." / "Good!": the one who asked goes on.
-                    if prev.speaker and prev.speaker not in turn.addressees:
-                        turn.speaker, turn.rule = prev.speaker, "vocative"
-                elif target:
-                    turn.speaker, turn.rule = target[0], "vocative"
-                elif (prev.speaker and prev.speaker not in turn.addressees and set(prev.addressees) & set(turn.addressees)
-                      and _gender_ok(prev.speaker, turn.pronoun, genders)):
-                    # Talking to the same listener again: the same speaker goes on ("Spike, …" / "Spike, …").
-                    turn.speaker, turn.rule = prev.speaker, "vocative"
-    _propagate_continued(turns)
-    _alternate(turns, index, narrators, mentions, genders)
-    _propagate_continued(turns)
-    for turn in turns:
+        if turn.speaker is not None or turn.continues:  # a carried-over quotation keeps its speaker
+            continue
+        prev = _previous_in_chain(turns, i)
+        if not (prev and prev.addressees):
+            continue
+        target = [a for a in prev.addressees if a != prev.speaker and a not in turn.addressees
+                  and _gender_ok(a, turn.pronoun, genders)]
+        if target and _answered_by_gesture(turn, sieve.index, sieve.narrators.get(turn.chapter)) in ("", target[0]):
+            # "Spike, shall we start again?" / "Spike nodded." / "Good!": the one who asked goes on.
+            if prev.speaker and prev.speaker not in turn.addressees:
+                turn.speaker, turn.rule = prev.speaker, "vocative"
+        elif target:
+            turn.speaker, turn.rule = target[0], "vocative"
+        elif (prev.speaker and prev.speaker not in turn.addressees and set(prev.addressees) & set(turn.addressees)
+              and _gender_ok(prev.speaker, turn.pronoun, genders)):
+            # Talking to the same listener again: the same speaker goes on ("Spike, …" / "Spike, …").
+            turn.speaker, turn.rule = prev.speaker, "vocative"
+
+
+def _turn_taking(sieve: _Sieve) -> None:
+    """turns: A, then B, then A."""
+    _alternate(sieve.turns, sieve.index, sieve.narrators, sieve.mentions, sieve.genders)
+
+
+def _the_other_of_two(sieve: _Sieve) -> None:
+    """turns, left open: a line that calls one of the only two people in the scene is the other's."""
+    for turn in sieve.turns:
         if turn.speaker is None and not turn.continues and turn.addressees:
-            _the_other_one(turn, mentions, genders)
-    _propagate_continued(turns)
-    for turn in turns:  # what is left, in a scene told from one head, is most likely that head's
+            _the_other_one(turn, sieve.mentions, sieve.genders)
+
+
+def _point_of_view_left(sieve: _Sieve) -> None:
+    """pov: what is left, in a scene told from one head, is most likely that head's."""
+    for turn in sieve.turns:
         if turn.speaker is None and not turn.continues:
-            who = _point_of_view(turn.position, mentions, genders, work.source)
-            if who and who not in turn.addressees and _gender_ok(who, turn.pronoun, genders):
+            who = _point_of_view(turn.position, sieve.mentions, sieve.genders, sieve.work.source)
+            if who and who not in turn.addressees and _gender_ok(who, turn.pronoun, sieve.genders):
                 _decide(turn, who, "pov")
-    _propagate_continued(turns)
+
+
+def _ranked(sieve: _Sieve, collect: list | None) -> None:
+    """ranked: the learned ranker (off unless its weights are switched on) for open lines."""
     model = rank.weights()
-    if model or collect is not None:
-        for i, turn in enumerate(turns):
-            if turn.rule in rank.OPEN_RULES and not turn.continues:
-                found = rank.candidates(turns, i, mentions, index, narrators.get(turn.chapter), genders)
-                if collect is not None:
-                    collect.append((turn, found))
-                    continue
-                best, _p = rank.choose(found, model)
-                turn.speaker, turn.rule = (best, "ranked") if best else (None, None)
-        _propagate_continued(turns)
+    if not model and collect is None:
+        return
+    turns = sieve.turns
+    for i, turn in enumerate(turns):
+        if turn.rule in rank.OPEN_RULES and not turn.continues:
+            found = rank.candidates(turns, i, sieve.mentions, sieve.index, sieve.narrators.get(turn.chapter),
+                                    sieve.genders)
+            if collect is not None:
+                collect.append((turn, found))
+                continue
+            best, _p = rank.choose(found, model)
+            turn.speaker, turn.rule = (best, "ranked") if best else (None, None)
+    _propagate_continued(turns)
+
+
+def _verdicts(sieve: _Sieve, overrides: dict[tuple[int, int], str]) -> Attribution:
+    """Each turn's speaker on its dialogue segments (a quote with its own tag keeps it; scare
+    quotes are nobody's), thoughts to the point-of-view character, and the user's pins last."""
+    decided, work = sieve.decided, sieve.work
     for chapter in work.chapters:  # *italic thoughts* are the point-of-view character's
         for seg in chapter.segments:
             if seg.style == "thought":
-                seg.speaker = narrators.get(chapter.number) or _point_of_view(seg.start, mentions, genders, work.source)
-    for turn in turns:
+                who = sieve.narrators.get(chapter.number) or _point_of_view(seg.start, sieve.mentions, sieve.genders,
+                                                                             work.source)
+                decided[id(seg)] = (who, decided.get(id(seg), (seg.speaker, seg.rule))[1])
+    for turn in sieve.turns:
         if turn.speaker and turn.speaker.startswith(DESCRIBED_MARK):  # "the guard": a distinct speaker no
             turn.speaker, turn.rule = None, "described"              # cast voice is for: the dialogue voice
         for seg in turn.dialogue:
-            seg.speaker, seg.rule = turn.speaker, (turn.rule if turn.speaker or turn.rule == "described" else "unknown")
+            verdict = (turn.speaker, turn.rule if turn.speaker or turn.rule == "described" else "unknown")
             if _quoted_words(seg, turn) or _NARRATION_IN_QUOTES.match(seg.text):
-                seg.speaker, seg.rule = None, "quoted"  # read by the narrator: nobody says it
-            elif (own := _own_tag(turn, seg, index)) and own != turn.speaker:
-                seg.speaker, seg.rule = own, "explicit"  # two speakers in one paragraph, each tagged
-    for (chapter_no, seg_index), speaker in (overrides or {}).items():
-        segs = work.chapters[chapter_no - 1].segments if 0 < chapter_no <= len(work.chapters) else []
-        if 0 <= seg_index < len(segs) and segs[seg_index].kind == DIALOGUE:
-            segs[seg_index].speaker, segs[seg_index].rule = speaker, "override"
-    return narrator
+                verdict = (None, "quoted")  # read by the narrator: nobody says it
+            elif (own := _own_tag(turn, seg, sieve.index)) and own != turn.speaker:
+                verdict = (own, "explicit")  # two speakers in one paragraph, each tagged
+            decided[id(seg)] = verdict
+    lines = {}
+    for c, chapter in enumerate(work.chapters):
+        for i, seg in enumerate(chapter.segments):
+            if id(seg) in decided:
+                lines[c, i] = decided[id(seg)]
+            if (c + 1, i) in overrides and seg.kind == DIALOGUE:
+                lines[c, i] = (overrides[c + 1, i], "override")
+    return Attribution(sieve.narrator, lines)
 
 
-def chat_sender(sender: str | None, index: NameIndex) -> str | None:
-    """A chat message's sender as the cast knows them: "Mara", or a handle listed among a
-    character's aliases ("@tobes"); an unknown sender keeps the name the log gives."""
-    for form in dict.fromkeys((sender or "", (sender or "").lstrip("@"))):
-        mention = next(index.find(form), None) if form else None
-        if mention and mention[0] == 0 and mention[1] == len(form):
-            return mention[2][0]
-    return sender
-
-
-def _turns(work: Work) -> list[Turn]:
+def _turns(work: Work, decided: dict[int, tuple[str | None, str | None]]) -> list[Turn]:
+    """The paragraphs that hold dialogue; scare quotes alone take no turn (decided: nobody's)."""
     turns: list[Turn] = []
     chain = 0
     for chapter in work.chapters:
@@ -257,8 +337,8 @@ def _turns(work: Work) -> list[Turn]:
             own = Turn(chapter.number, number, chain, segs, segs[0].start)
             if all(_quoted_words(s, own) for s in own.dialogue):  # scare quotes only: narration, no turn
                 for seg in own.dialogue:
-                    seg.speaker, seg.rule = None, "quoted"
-            if not any(s.kind == DIALOGUE and s.rule != "quoted" for s in segs):
+                    decided[id(seg)] = (None, "quoted")
+            if not any(s.kind == DIALOGUE and id(s) not in decided for s in segs):
                 long_narration = sum(len(s.text) for s in segs) > 400
                 if long_narration:
                     chain += 1

@@ -375,3 +375,13 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
         cast.append((total, Character(name=head, aliases=sorted(set(members) - {head}), gender=gender)))
     cast.sort(key=lambda pair: (-pair[0], pair[1].name))
     return [c for _, c in cast]
+
+
+def chat_sender(sender: str | None, index: NameIndex) -> str | None:
+    """A chat message's sender as the cast knows them: "Mara", or a handle listed among a
+    character's aliases ("@tobes"); an unknown sender keeps the name the log gives."""
+    for form in dict.fromkeys((sender or "", (sender or "").lstrip("@"))):
+        mention = next(index.find(form), None) if form else None
+        if mention and mention[0] == 0 and mention[1] == len(form):
+            return mention[2][0]
+    return sender
