@@ -238,7 +238,7 @@ def main() -> None:
     report(pdnc, given=True)
     report(pdnc, given=False)
     report_fanfic()
-    # The learned ranker (audiofic/rank.py) for the lines the rules leave open: its effect, on.
+    # The learned ranker (audiofic/story/rank.py) for the lines the rules leave open: its effect, on.
     os.environ["AUDIOFIC_RANKER"] = "on"
     rank.weights.cache_clear()
     print("\n######## with the ranker on (AUDIOFIC_RANKER=on) ########")

@@ -1,4 +1,4 @@
-"""Build audiofic/name_genders.txt from the US Social Security Administration's baby-name counts
+"""Build audiofic/story/name_genders.txt from the US Social Security Administration's baby-name counts
 (public domain; run by hand, not by CI).
 
     .venv/bin/python benchmarks/build_name_genders.py names.zip            (SSA's own download)
@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "audiofic" / "name_genders.txt"
+OUT = ROOT / "audiofic" / "story" / "name_genders.txt"
 MIN_BIRTHS = 1000
 SHARE = 2 / 3  # twice as many of one sex as of the other
 

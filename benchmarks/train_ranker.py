@@ -1,4 +1,4 @@
-"""Train the ranker (audiofic/rank.py) on the development sets only (run by hand).
+"""Train the ranker (audiofic/story/rank.py) on the development sets only (run by hand).
 
     .venv/bin/python benchmarks/train_ranker.py [--write]
 
@@ -11,7 +11,7 @@ costs a listener more than the neutral voice).
 
 Prints, leaving each work out in turn (trained on the other five), how the open lines fare with
 the ranker against the sieve alone: what a work the model has not seen can expect. With
---write, the model trained on all six is saved to audiofic/rank_weights.json.
+--write, the model trained on all six is saved to audiofic/story/rank_weights.json.
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def infer_genders(names: list[str], text: str) -> dict[str, str]:
 
 def name_gender(name: str) -> str:
     """What a first name usually is: "Xander" and "Angel" are boys' names at least twice as often
-    as girls' (audiofic/name_genders.txt). For a voice when the pronouns say nothing; never for
+    as girls' (audiofic/story/name_genders.txt). For a voice when the pronouns say nothing; never for
     attribution, where a guessed "she" would draw lines to a woman who is only remembered."""
     first = name.split()[0].lower() if name.split() else ""
     return {"m": "male", "f": "female"}.get(_name_genders().get(first, ""), "unknown")
