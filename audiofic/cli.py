@@ -297,7 +297,7 @@ def cast(file, **given):
     click.echo(f"\nunattributed dialogue lines (read by the [dialogue] voice): {unknown}")
     if casting.new:
         names = ", ".join(c.name for c in casting.new[:12])
-        click.echo(f"in the text but not in the cast (add them to the voices file to give them voices): {names}")
+        click.echo(f"in the text but without a voice (give one a voice in the voices file to cast them): {names}")
 
 
 @main.command()

@@ -12,7 +12,7 @@ from mutagen.id3 import ID3
 
 from audiofic.casting.config import load_config
 from audiofic.run.plan import load_work, plan
-from conftest import EXAMPLE, ffprobe, run_cli
+from conftest import EXAMPLE, ffprobe, run_cli, script_records
 
 
 def keys_by_kind(the_plan):
@@ -176,3 +176,24 @@ def test_the_m4b_is_rebuilt_only_when_its_audio_changes(tmp_path):
     voices.write_text("[narrator]\nrate = 200\n")
     changed = run_cli("render", EXAMPLE, "-o", out, "--format", "m4b", "--voices", voices)
     assert "m4b written" in changed.stdout
+
+
+def hearing(records):
+    return [(r["chapter"], r["index"], r["speaker"], r["engine"], r["voice"]) for r in records]
+
+
+def test_the_cast_file_a_first_render_writes_reproduces_that_render(seed000, seed004, tmp_path):
+    """The cast file holds the cast as attribution heard it (names that never speak, genders the
+    text gave), so every line keeps its speaker and voice, and a second render does nothing."""
+    for work, chapter in ((seed000, "5"), (seed004, "1"), (EXAMPLE, "2")):
+        out = tmp_path / work.stem
+        first = hearing(script_records(work, "-o", out))
+        rendered = run_cli("render", work, "-o", out, "--chapter", chapter)
+        assert rendered.returncode == 0, rendered.stderr
+        assert next(out.glob("*/voices.toml")).exists()
+        assert hearing(script_records(work, "-o", out)) == first
+        files = {p: p.stat().st_mtime_ns for p in out.glob("*/*") if p.is_file()}
+        again = run_cli("render", work, "-o", out, "--chapter", chapter)
+        assert again.returncode == 0, again.stderr
+        assert "0 rendered" in again.stdout and "0 synthesized" in again.stdout, again.stdout
+        assert {p: p.stat().st_mtime_ns for p in out.glob("*/*") if p.is_file()} == files

@@ -14,7 +14,7 @@ import json
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class Casting:
     narrator: str | None
     entries: dict[str, CastEntry]
     new: list[Character]  # found in the text but not in the cast file: `audiofic cast` lists them
+    heard: list[Character] = field(default_factory=list)  # the cast as attribution saw it (genders too)
 
 
 @dataclass
@@ -76,16 +77,15 @@ def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config) -> C
     """A voice for everyone the attributed work hears. On a first render a name that never
     speaks needs no voice (it is listed, not cast), and a gender the pronouns left open is the
     one the first name usually has."""
-    characters, new = cast.characters, cast.new
+    lines, _words = speaking_counts(work)
+    silent = [c for c in cast.characters if not lines[c.name] and c.name != narrator and not c.voice.voice]
+    characters = [c for c in cast.characters if c not in silent]
     if cast.first_render:
-        lines, _words = speaking_counts(work)
-        new = [c for c in characters if not lines[c.name] and c.name != narrator]
-        characters = [c for c in characters if lines[c.name] or c.name == narrator]
         characters = [c if c.gender != "unknown" else dataclasses.replace(c, gender=name_gender(c.name))
                       for c in characters]
     warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator)
-    return Casting(characters, narrator, entries, new)
+    return Casting(characters, narrator, entries, silent + cast.new, heard=cast.characters)
 
 
 def cast_notes(entries: list[CastEntry], few: int = 2) -> dict[str, list[str]]:
@@ -226,7 +226,9 @@ def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | Non
 
 def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
     """Record the cast and its voices in the work's voices.toml, so later renders keep them.
-    Written once, on the first render; after that the file is the user's to edit."""
+    Written once, on the first render; after that the file is the user's to edit. It holds the
+    cast exactly as attribution heard it (the names that never speak, and the genders the text
+    gave, included), so the next render attributes every line as this one did."""
     if path.exists() or not (casting.characters or casting.narrator):
         return
     lines = [
@@ -238,15 +240,26 @@ def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
     ]
     if casting.narrator:
         lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
+    heard = {c.name: c for c in casting.heard or casting.characters}
     for character in sorted(casting.characters, key=lambda c: -casting.entries[c.name].lines):
         entry = casting.entries[character.name]
+        gender = heard.get(character.name, character).gender
         lines += [
             f"[characters.{_toml_str(character.name)}]  # {entry.lines} lines, {entry.words} words",
             f"aliases = [{', '.join(_toml_str(a) for a in character.aliases)}]",
-            f"gender = {_toml_str(character.gender)}",
+            f"gender = {_toml_str(gender)}"
+            + (f"  # voiced as {character.gender}: what the first name usually is" if gender != character.gender else ""),
             f"engine = {_toml_str(entry.voice.engine)}",
             f"voice = {_toml_str(entry.voice.voice)}",
             f"pitch = {int(entry.voice.pitch)}",
+            "",
+        ]
+    silent = [c for c in casting.heard if c.name not in casting.entries]
+    for character in silent:  # named in the text, never heard: attribution listens for them
+        lines += [
+            f"[characters.{_toml_str(character.name)}]  # named in the text, never speaks: no voice",
+            f"aliases = [{', '.join(_toml_str(a) for a in character.aliases)}]",
+            f"gender = {_toml_str(character.gender)}",
             "",
         ]
     atomic_write(path, "\n".join(lines))

@@ -17,7 +17,7 @@ import lxml.etree  # noqa: F401 - feedgen 1.0 uses lxml.etree without importing 
 
 from feedgen.feed import FeedGenerator
 
-from ..files import atomic_write, write_if_changed
+from ..files import write_if_changed
 from .formats import FORMATS, per_chapter
 from ..model import Work
 from .tag import Cover
@@ -79,6 +79,8 @@ def write_feed(path: Path, work: Work, work_key: str, episodes: list[Episode], b
     start = base_time(work, first_render)
     for episode in episodes:
         _add_episode(fg, work, work_key, episode, base_url, start, episode.title)
+    # the newest episode's date, not the clock: a render that changed nothing leaves the feed as it was
+    fg.lastBuildDate(start + dt.timedelta(minutes=max((e.number for e in episodes), default=0)))
     return fg.rss_str(pretty=True).decode("utf-8")
 
 
@@ -110,12 +112,16 @@ def shelf_feed(runs, base_url: str) -> str:
     fg.podcast.itunes_type("episodic")
     fg.podcast.itunes_category("Arts", "Books")
     fg.podcast.itunes_explicit(max((explicit(run.ready.work.rating) for run in runs), default="no"))
+    newest = None
     for run in runs:
         work = run.ready.work
         start = base_time(work, run.manifest.first_render())
         folder = base_url + quote(run.out_dir.name) + "/"
         for episode in episodes(run.ready.plan, run.out_dir, run.manifest, run.options.formats):
             _add_episode(fg, work, identity_key(run.identity), episode, folder, start, f"{work.title}: {episode.title}")
+            newest = max(newest or start, start + dt.timedelta(minutes=episode.number))
+    if newest:  # not the clock: a shelf that changed nothing leaves its feed as it was
+        fg.lastBuildDate(newest)
     return fg.rss_str(pretty=True).decode("utf-8")
 
 
@@ -137,9 +143,9 @@ def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_ur
     found = episodes(the_plan, out_dir, manifest, formats)
     first = manifest.first_render()
     base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
-    atomic_write(out_dir / "feed.xml", write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity),
-                                                  found, base, COVER_NAME, first))
-    atomic_write(out_dir / "playlist.m3u8", m3u(found, the_plan.work))
+    feed = write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity), found, base, COVER_NAME, first)
+    write_if_changed(out_dir / "feed.xml", feed.encode("utf-8"))
+    write_if_changed(out_dir / "playlist.m3u8", m3u(found, the_plan.work).encode("utf-8"))
 
 
 def episodes(the_plan, out_dir: Path, manifest, formats: tuple[str, ...]) -> list[Episode]:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..sound import assemble
 from ..errors import AudioficError, one_line
-from ..files import atomic_write
+from ..files import write_if_changed
 from .plan import Options
 from ..publish.feed import DEFAULT_PORT, shelf_feed
 from .job import ProgressFn, Report, Run, format_duration
@@ -130,11 +130,12 @@ def publish_shelf(report: ShelfReport, options: Options, one_feed: bool) -> None
     runs = [run for _, run in report.works]
     if one_feed:
         report.feed = options.output / SHELF_FEED
-        atomic_write(report.feed, shelf_feed(runs, base))
+        write_if_changed(report.feed, shelf_feed(runs, base).encode("utf-8"))
         return
     outlines = "".join(
         f"    <outline type=\"rss\" text={quoteattr(run.ready.work.title)} "
         f"xmlUrl={quoteattr(base + run.out_dir.name + '/feed.xml')}/>\n" for run in runs)
     report.feed = options.output / SHELF_OPML
-    atomic_write(report.feed, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n"
-                 f"  <head><title>{escape('audiofic shelf')}</title></head>\n  <body>\n{outlines}  </body>\n</opml>\n")
+    write_if_changed(report.feed, ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n"
+                                   f"  <head><title>{escape('audiofic shelf')}</title></head>\n  <body>\n"
+                                   f"{outlines}  </body>\n</opml>\n").encode("utf-8"))
