@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -36,6 +37,8 @@ def friendly(fn):
             with contextlib.suppress(AttributeError, ValueError):
                 stream.reconfigure(errors="replace")
         warnings.showwarning = lambda message, *a, **k: click.echo(f"audiofic: warning: {message}", err=True)
+        # Ctrl-C stops us even where we were started with SIGINT ignored (a shell's background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return fn(*args, **kwargs)
         except AudioficError as exc:

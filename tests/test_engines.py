@@ -40,6 +40,12 @@ def test_a_tone_engine_renders_a_cast_end_to_end(tmp_path):
     assert {r["voice"] for r in records if r["kind"] == "narration"} == {"hum"}
     assert {r["voice"] for r in records if r["speaker"] in cast} == {v for v, _ in chosen}
 
+    # The cast file now names the tone engine: it runs only where the user says so again.
+    refused = run_cli("script", EXAMPLE, "-o", out, env=ENV)
+    assert refused.returncode != 0 and "AUDIOFIC_ENGINES" in refused.stderr
+    trusted = script_records(EXAMPLE, "-o", out, env=ENV | {"AUDIOFIC_ENGINES": "tone_engine"})
+    assert {r["voice"] for r in trusted if r["speaker"] in cast} == {v for v, _ in chosen}
+
 
 def test_a_character_voice_outside_its_engines_range_is_refused(tmp_path):
     voices = tone_voices(tmp_path)

@@ -588,3 +588,39 @@ def test_serve_drops_an_idle_client_after_its_timeout(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("engine", ["os:abort", "sys:exit", "os:getpid", "antigravity:fly"])
+def test_a_works_own_voices_file_is_data_never_code(tmp_path, engine):
+    """A shared cast file that names code as an engine is refused before anything is imported,
+    in one line naming the file and the character."""
+    source = story(tmp_path)
+    render = run_cli("render", source, "-o", tmp_path / "out")
+    assert render.returncode == 0, render.stderr
+    folder = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
+    own = folder / "voices.toml"
+    own.write_text(f'[characters.Pell]\nengine = "{engine}"\nvoice = "x"\n')
+    for command in ("render", "script", "cast"):
+        result = run_cli(command, source, "-o", tmp_path / "out")
+        assert_one_line_error(result)
+        assert str(own) in result.stderr and "Pell" in result.stderr and "--voices" in result.stderr, result.stderr
+
+
+def test_an_engine_named_on_the_command_line_must_be_an_engine(tmp_path):
+    voices = tmp_path / "v.toml"
+    voices.write_text('[narrator]\nengine = "os:getpid"\nvoice = "x"\n')
+    result = run_cli("script", story(tmp_path), "--voices", voices)
+    assert_one_line_error(result)
+    assert "not an audiofic engine" in result.stderr
+
+
+def test_serve_stops_on_ctrl_c_even_when_started_with_it_ignored(tmp_path):
+    """A shell starts a background job with SIGINT ignored; Ctrl-C (or kill -INT) still stops us."""
+    (tmp_path / "out").mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "audiofic", "serve", str(tmp_path / "out"), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stdout.readline().startswith("http://")  # listening
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode in (0, 130) and "Traceback" not in err, err

@@ -197,3 +197,50 @@ def test_the_cast_file_a_first_render_writes_reproduces_that_render(seed000, see
         assert again.returncode == 0, again.stderr
         assert "0 rendered" in again.stdout and "0 synthesized" in again.stdout, again.stdout
         assert {p: p.stat().st_mtime_ns for p in out.glob("*/*") if p.is_file()} == files
+
+
+def test_ctrl_c_at_random_moments_stops_every_time_and_resumes_to_the_same_files(tmp_path):
+    """SIGINT to the whole process group (a terminal's Ctrl-C) and to the main process alone (a
+    process manager), at 20 moments drawn at random through a render: exit 130 within 10 s with
+    one line, no partial file, and the next render finishes with the bytes of an uninterrupted one.
+    The render is started with SIGINT ignored, as a shell starts a background job."""
+    import random
+
+    reference = tmp_path / "reference"
+    started = time.monotonic()
+    assert run_cli("render", EXAMPLE, "-o", reference).returncode == 0
+    cold = time.monotonic() - started
+    out = tmp_path / "out"
+    draw = random.Random(20)
+    interrupted = 0
+    for i in range(20):
+        if i % 5 == 0:  # a cold cache now and then, so synthesis is interrupted as well as encoding
+            shutil.rmtree(out / "the-lighthouse-keeper-s-cat" / ".audiofic" / "cache", ignore_errors=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "audiofic", "render", str(EXAMPLE), "-o", str(out), "--jobs", "2", "--force"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        time.sleep(draw.uniform(0.3, max(0.6, cold * 0.9)))
+        if proc.poll() is not None:  # it finished first: nothing to interrupt this time
+            assert proc.returncode == 0, proc.communicate()
+            continue
+        if i % 2:
+            os.kill(proc.pid, signal.SIGINT)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - sent < 10, f"took {time.monotonic() - sent:.1f} s to stop"
+        if proc.returncode == 0:  # the signal came as it was finishing
+            continue
+        interrupted += 1
+        assert proc.returncode == 130, err
+        assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err, err
+        assert not list(out.rglob("*.partial"))
+    assert interrupted >= 10
+    resumed = run_cli("render", EXAMPLE, "-o", out)
+    assert resumed.returncode == 0, resumed.stderr
+    mp3s = sorted(p.name for p in reference.glob("*/*.mp3"))
+    assert sorted(p.name for p in out.glob("*/*.mp3")) == mp3s
+    for name in mp3s:
+        assert (next(out.glob(f"*/{name}"))).read_bytes() == next(reference.glob(f"*/{name}")).read_bytes(), name

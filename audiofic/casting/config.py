@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -154,11 +155,41 @@ def load_layers(out_dir: Path, voices: Path | None, language: str = "en",
     lexicons for the work's fandoms come first, so the user's own words win."""
     own = out_dir / "voices.toml"
     voices = resolve_voices(voices)
+    if own.exists():
+        refuse_untrusted_engines(read_layer(own), own, trusted_engines(voices))
     config = for_language(load_config(*fandom_lexicons(fandoms), own if own.exists() else None, voices), language)
     user_cast = None
     if voices is not None:
         user_cast = list((read_layer(voices).get("characters") or {}).keys()) or None
     return config, user_cast
+
+
+TRUSTED_ENGINES_VARIABLE = "AUDIOFIC_ENGINES"
+
+
+def trusted_engines(voices: Path | None) -> set[str]:
+    """Engines named by `module:Class` that may run: those in the --voices file the user passed,
+    and those the AUDIOFIC_ENGINES variable names (comma-separated `module:Class` or `module`)."""
+    trusted = {name.strip() for name in os.environ.get(TRUSTED_ENGINES_VARIABLE, "").split(",") if name.strip()}
+    if voices is not None:
+        layer = read_layer(voices)
+        tables = [layer.get(role) or {} for role in ROLES] + list((layer.get("characters") or {}).values())
+        trusted |= {table["engine"] for table in tables if ":" in str(table.get("engine", ""))}
+    return trusted
+
+
+def refuse_untrusted_engines(layer: dict, where: Path, trusted: set[str]) -> None:
+    """A work's own voices file is data, never code: fans share cast files, and a render reads
+    the work's file by itself. An engine it names by `module:Class` must also be given on the
+    command line (--voices) or in AUDIOFIC_ENGINES; checked before anything is loaded."""
+    tables = [(f"[{role}]", layer.get(role) or {}) for role in ROLES]
+    tables += [(f"[characters.{name!r}]", entry) for name, entry in (layer.get("characters") or {}).items()]
+    for label, table in tables:
+        engine = str(table.get("engine", ""))
+        if ":" in engine and engine not in trusted and engine.partition(":")[0] not in trusted:
+            raise AudioficError(f"{where}: {label} engine {engine!r} is code, and a voices file is data: name an "
+                                f"engine by module:Class only in a file given with --voices, or list it in "
+                                f"{TRUSTED_ENGINES_VARIABLE}")
 
 
 def for_language(config: Config, language: str) -> Config:

@@ -15,6 +15,7 @@ import gc
 import importlib
 import math
 import os
+import signal
 import pkgutil
 import re
 import tempfile
@@ -187,6 +188,7 @@ def in_fresh_child(speak: Callable[[], None], what: str, here: bool = False) -> 
         warnings.simplefilter("ignore", DeprecationWarning)  # an engine's idle native threads are not needed
         pid = os.fork()
     if pid == 0:  # the child: speak, report, and leave without running any Python clean-up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         gc.disable()  # it lives for one segment: a collection would only copy the parent's pages
         os.close(read)
         _LIBC.srand(1)  # the C library's noise as a new process has it, whatever the parent drew
@@ -241,6 +243,9 @@ def _load(name: str) -> type[Engine]:
     else:
         raise AudioficError(f"unknown engine {name!r} (known: {', '.join(builtin_engines())}, or module:Class)")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        found = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise AudioficError(f"engine {name!r} cannot be loaded ({exc})") from None
+    if not (isinstance(found, type) and issubclass(found, Engine)):  # checked before anything is called
+        raise AudioficError(f"engine {name!r} is not an audiofic engine (a subclass of audiofic.engines.Engine)")
+    return found

@@ -28,7 +28,7 @@ from .chapters import files_current, retag_if_changed
 from .job import ProgressFn, Report, Run
 from .m4b import m4b_current, m4b_wanted, render_m4b, report_stale_m4b
 from .plan import Options, Plan, prepare
-from .schedule import Backend, Local, process, worker_pool
+from .schedule import Backend, Local, deaf_to_ctrl_c, process, worker_pool
 from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
 
 THOUGHT_GAIN = -4.0  # dB: thoughts are heard softer than the narration around them
@@ -110,7 +110,10 @@ def _calibrate(levels: Levels, voices: set[Voice], jobs: int) -> None:
     if len(missing) > 1 and jobs > 1:
         with worker_pool(min(jobs, len(missing))) as pool:
             try:
-                list(pool.map(synthesize_job, missing, [levels.cache_dir] * len(missing)))
+                with deaf_to_ctrl_c():
+                    futures = [pool.submit(synthesize_job, job, levels.cache_dir) for job in missing]
+                for future in futures:
+                    future.result()
             except BrokenProcessPool:
                 raise AudioficError(WORKER_DIED) from None
 

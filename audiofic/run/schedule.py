@@ -5,9 +5,11 @@ the cache. `process` drives one or many works' renders through a `Backend`."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import warnings
@@ -35,6 +37,18 @@ class Inline:
 
     def shutdown(self, wait=True, cancel_futures=False):
         pass
+
+
+@contextlib.contextmanager
+def deaf_to_ctrl_c():
+    """Worker processes started in here (a spawn pool starts them as jobs are submitted) begin
+    life with SIGINT blocked, a mask that survives exec: a terminal's Ctrl-C, sent to the whole
+    process group, reaches only the main process, which stops them and cleans up."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def worker_pool(count: int) -> cf.ProcessPoolExecutor:
@@ -167,10 +181,11 @@ def process(runs: list[Run], backend: Backend, progress: ProgressFn | None = Non
     try:
         tracker.show()
         pending: dict[Path, dict[str, cf.Future]] = {}
-        for (cache, key), job in missing.items():
-            futures[(cache, key)] = synth_pool.submit(synthesize_job, job, cache)
-            futures[(cache, key)].add_done_callback(tracker.segment_done)
-            pending.setdefault(cache, {})[key] = futures[(cache, key)]
+        with deaf_to_ctrl_c():
+            for (cache, key), job in missing.items():
+                futures[(cache, key)] = synth_pool.submit(synthesize_job, job, cache)
+                futures[(cache, key)].add_done_callback(tracker.segment_done)
+                pending.setdefault(cache, {})[key] = futures[(cache, key)]
         for run in runs:
             for cp in run.todo:
                 encodes[backend.encode(cp, run, cancel, pending.get(run.cache, {}))] = (run, cp)

@@ -118,7 +118,9 @@ def run_ffmpeg(cmd: list[str], pcm: bytes | Iterable[bytes]) -> tuple[int, str, 
     stderr goes to a file, so a talkative ffmpeg can never block on a full pipe."""
     total = 0
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL)
+        # In a process group of its own: a terminal's Ctrl-C goes to us, and we stop ffmpeg
+        # (killed below), rather than ffmpeg dying first and looking like a failed encode.
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL, process_group=0)
         try:
             for chunk in [pcm] if isinstance(pcm, bytes) else pcm:
                 total += len(chunk)
