@@ -35,6 +35,9 @@ CASES = [
     # money
     ("$5", "five dollars"), ("$1", "one dollar"), ("$5.50", "five dollars and fifty cents"), ("£10", "ten pounds"),
     ("£1.01", "one pound and one penny"), ("€20", "twenty euros"), ("$1,000", "one thousand dollars"),
+    # the sign after the number, as most of the world writes it, with a decimal comma; any currency sign
+    ("35€", "thirty-five euros"), ("4,20 €", "four euros and twenty cents"), ("1.500 ₽", "one thousand five hundred roubles"),
+    ("₹250", "two hundred and fifty rupees"), ("80 ₺", "eighty lira"), ("99¢", "ninety-nine cents"),
     ("¥500", "five hundred yen"),
     # percentages, fractions, numbers with signs
     ("50%", "fifty percent"), ("100 %", "one hundred percent"), ("1/2", "one half"), ("3/4", "three quarters"),
@@ -85,6 +88,9 @@ CASES = [
     # emoji and kaomoji
     ("Great :)", "Great"), ("Sure ;-)", "Sure"), ("lol :D", "lol"), ("love you <3", "love you"), ("yay (^_^)", "yay"),
     ("ugh (T_T)", "ugh"), ("party 🎉", "party"), ("ok 👍🏽", "ok"), ("family 👨‍👩‍👧", "family"),
+    # faces whose eyes and mouths are not ASCII, with arms and a flipped table; brackets of words stay
+    ("so (◔◡◔) sweet", "so sweet"), ("hm (´• ω •`)", "hm"), ("no (ノ°益°)ノ︵ ┻━┻", "no"), ("look (ʘ‿ʘ)", "look"),
+    ("ok ¯\\_(ツ)_/¯", "ok"), ("Mara (sic) said", "Mara (sic) said"), ("see (i.e.) this", "see (that is) this"),
     # author's asides
     ("(A/N: sorry for the wait!)", "(Author's note: sorry for the wait!)"), ("[A/N I own nothing]", "Author's note: I own nothing"),
     # reader-insert, defaults

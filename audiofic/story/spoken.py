@@ -32,7 +32,13 @@ UNITS = {"km": "kilometres", "kg": "kilograms", "cm": "centimetres", "mm": "mill
          "MB": "megabytes", "kb": "kilobytes", "min": "minutes", "mins": "minutes", "hr": "hours",
          "hrs": "hours", "sec": "seconds", "secs": "seconds"}
 CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-              "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen")}
+              "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen"),
+              "₹": ("rupee", "rupees", "paisa", "paise"), "₽": ("rouble", "roubles", "kopek", "kopeks"),
+              "₩": ("won", "won", "jeon", "jeon"), "₱": ("peso", "pesos", "centavo", "centavos"),
+              "₺": ("lira", "lira", "kuruş", "kuruş"), "₴": ("hryvnia", "hryvnias", "kopiyka", "kopiyky"),
+              "₪": ("shekel", "shekels", "agora", "agorot"), "฿": ("baht", "baht", "satang", "satang"),
+              "₫": ("dong", "dong", "xu", "xu"), "₦": ("naira", "naira", "kobo", "kobo")}
+# Any other currency sign is said by its Unicode name ("COLON SIGN" → "colon"), as a reader would guess.
 ACRONYMS = {"FBI", "CIA", "NSA", "USA", "UK", "US", "EU", "UN", "DNA", "TV", "ID", "IQ", "CEO", "ICU", "ER", "OK",
             "BBC", "NYC", "LA", "DC", "PhD", "MD", "DJ", "AI", "CPR", "GPS", "ATM", "SUV", "UFO", "RAF", "NHS",
             "MI6", "SHIELD", "HYDRA", "AO3", "OC", "OTP", "AU", "POV", "WIP", "IV", "PE", "RPG", "SMS", "ASAP",
@@ -131,9 +137,22 @@ def _links(text: str) -> str:
     return re.sub(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", "a link", text)
 
 
+_ARMS = r"ヽ٩\\¯╰＼⊂〜~└┌ᕕᕦ｡"
+_KAOMOJI = re.compile(rf"[{_ARMS}]*[(（]([^()（）\n]{{0,2}})?([^()（）\n]{{2,12}})[)）][ﾉノ╯/۶و_¯︵┻━┳┛┗ᕗᕤ⊃〜~ﾍ✧*:・ﾟ｡ゞ]*(?:\s?[︵彡]\s?[┻┳][━─]+[┻┳])?")
+
+
+def _is_face(inner: str) -> bool:
+    """A kaomoji's inside: no digits, no two letters in a row (so not a word, whatever the script:
+    faces use a letter at most as an eye or a mouth, ω ツ ಠ ʖ), and some sign that no sentence
+    puts in brackets (not only . , ! ? ' "): (◕‿◕) (T_T) (´・ω・`), never (i.e.) (see 3) (sic)."""
+    if any(c.isdigit() for c in inner) or re.search(r"[^\W\d_]{2}", inner) or len(inner.strip()) < 2:
+        return False
+    return any(not c.isalnum() and not c.isspace() and c not in ".,!?'\"" for c in inner)
+
+
 def _emoji(text: str, options: SpeechOptions) -> str:
-    text = re.sub(r"[(（](?=[^)）]{2,9}[)）])[\^_;'`~\-°><.oO0T=ｏ\u2200-\u2bff\u0ca0\u3000-\u30ff\s]+[)）][╯ﾉ/]*",
-                  " ", text)  # kaomoji: (^_^) (╯°□°)╯ (T_T)
+    text = _KAOMOJI.sub(lambda m: " " if _is_face(m.group(2)) else m.group(0), text)  # (^_^) (◕‿◕) (╯°□°)╯︵ ┻━┻
+    text = re.sub(r"¯\\_\(ツ\)_/¯|(?<!\w)(?:[\^T>oO\-;~＾]_+[\^T<oO\-;~＾]|\^\^)(?!\w)", " ", text)  # ¯\_(ツ)_/¯ ^_^ -_-
     text = re.sub(r"(?<!\w)[:;=8][-'^]?[)(DPpO/\\|3\]\[*](?!\w)|<3", " ", text)  # :) ;-) :D <3
     out = []
     for ch in text:
@@ -233,14 +252,36 @@ def _abbreviations(text: str) -> str:
     return re.sub(r"\b([A-Z])\.(?=\s*[A-Z][.\w])", r"\1", text)  # initials: J. K. Rowling → J K Rowling
 
 
-def _money(m) -> str:
-    one, many, small_one, small_many = CURRENCIES[m.group(1)]
-    whole = int(m.group(2).replace(",", ""))
-    cents = int((m.group(3) or "0").ljust(2, "0")[:2])
-    words = f"{number_words(whole)} {one if whole == 1 else many}"
-    if cents:
-        words += f" and {number_words(cents)} {small_one if cents == 1 else small_many}"
+_SIGNS = "".join(re.escape(chr(c)) for c in range(0x20, 0x3000) if unicodedata.category(chr(c)) == "Sc")
+_SIGN_FIRST = re.compile(rf"([{_SIGNS}])\s?(\d[\d,]*)(?:\.(\d{{1,2}}))?\b")
+# "20€", "5,50 €", "1.000 ₽", "1 000 €": a comma or full stop before exactly two digits is the decimal mark
+_SIGN_AFTER = re.compile(rf"(?<![\d.,])(\d{{1,3}}(?:[.,\u202f ]\d{{3}})+|\d+)(?:[.,](\d{{2}}))?\s?([{_SIGNS}])(?!\w)")
+
+
+def _currency_names(sign: str) -> tuple[str, str, str, str]:
+    if sign in CURRENCIES:
+        return CURRENCIES[sign]
+    name = unicodedata.name(sign, "money").lower().removesuffix(" sign")
+    return name, name if name.endswith("s") else name + "s", "cent", "cents"
+
+
+def _amount(sign: str, whole: str, cents: str | None) -> str:
+    if sign == "¢" and not cents:
+        count = int(re.sub(r"\D", "", whole))
+        return f"{number_words(count)} {'cent' if count == 1 else 'cents'}"
+    one, many, small_one, small_many = _currency_names(sign)
+    whole_n = int(re.sub(r"\D", "", whole))
+    cents_n = int((cents or "0").ljust(2, "0")[:2])
+    words = f"{number_words(whole_n)} {one if whole_n == 1 else many}"
+    if cents_n:
+        words += f" and {number_words(cents_n)} {small_one if cents_n == 1 else small_many}"
     return words
+
+
+def _money(text: str) -> str:
+    """Any currency sign, before the number ("$5.50") or after it, as most of the world writes it."""
+    text = _SIGN_FIRST.sub(lambda m: _amount(m.group(1), m.group(2), m.group(3)), text)
+    return _SIGN_AFTER.sub(lambda m: _amount(m.group(3), m.group(1), m.group(2)), text)
 
 
 def _time(m) -> str:
@@ -254,7 +295,7 @@ def _time(m) -> str:
 
 
 def _numbers(text: str) -> str:
-    text = re.sub(r"([$£€¥])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b", _money, text)
+    text = _money(text)
     text = re.sub(r"\b(\d{1,2}):(\d{2})\s*([ap]\.?m\.?)?(?!\w)", _time, text, flags=re.I)
     text = re.sub(r"\b(\d{1,2})\s*([ap])\.?m\.?(?!\w)", lambda m: f"{number_words(int(m.group(1)))} "
                   f"{m.group(2).lower()} m", text, flags=re.I)
