@@ -368,6 +368,12 @@ def voices(engine, language):
                 continue
             click.echo(f"{v.id:<30} {v.name:<30} {','.join(v.languages):<10} {(v.gender or 'neutral').lower()}")
             shown += 1
+        palette = eng.palette(language or "en")
+        cast_voices = [(v, "female") for v in palette.female] + [(v, "male") for v in palette.male]
+        if cast_voices:
+            click.echo(f"Casting gives characters these, in this order, by gender ({language or 'en'}):")
+            for voice_id, gender in cast_voices:
+                click.echo(f"{voice_id:<30} {'cast voice':<30} {language or 'en':<10} {gender}")
         notes = eng.notes()
         click.echo(f"{shown} voices." + (f" {notes}" if notes else "") + "\n")
 

@@ -57,6 +57,7 @@ class Config:
     overrides: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # (chapter, segment) → name
     narrator_character: str | None = None  # a first-person work's "I"
     speech: SpeechOptions = SpeechOptions()  # [lexicon], [reader] and [speech]: how words are said
+    origins: dict[str, str] = dataclasses.field(default_factory=dict)  # "[dialogue]" → the file that set its voice
 
     def role(self, role: str) -> Voice:
         return self.narrator if role == "narrator" else self.dialogue
@@ -141,12 +142,31 @@ def load_config(*layers: Path | None) -> Config:
     raw = read_toml(default)
     validate(raw, str(default))
     check_ranges(raw, str(default))
+    origins = _voice_origins(raw, default, {})
     for path in layers:
         if path is None:
             continue
-        raw = merge(raw, read_layer(path))
+        layer = read_layer(path)
+        raw = merge(raw, layer)
         check_ranges(raw, str(path))  # the merged values: a layer may change only the engine
-    return parse(raw)
+        origins = _voice_origins(layer, path, origins)
+    return dataclasses.replace(parse(raw), origins=origins)
+
+
+def _voice_origins(layer: dict, path: Path, origins: dict[str, str]) -> dict[str, str]:
+    """Which file set each voice, so a bad one is reported where it can be fixed."""
+    found = dict(origins)
+    for role in ROLES:
+        if "voice" in (layer.get(role) or {}):
+            found[f"[{role}]"] = str(path)
+    for name, entry in (layer.get("characters") or {}).items():
+        if "voice" in entry:
+            found[character_label(name)] = str(path)
+    return found
+
+
+def character_label(name: str) -> str:
+    return f"[characters.{name!r}]"
 
 
 def load_layers(out_dir: Path, voices: Path | None, language: str = "en",

@@ -65,11 +65,11 @@ class Pyttsx3Engine(Engine):
         base, variant = split_variant(voice)
         ids = {v.id for v in self.voices()}
         if base not in ids:
-            close = difflib.get_close_matches(base, sorted(ids), n=3)
+            close = difflib.get_close_matches(base, sorted(ids), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise AudioficError(
-                f"unknown voice {voice!r}.{hint} Available: {', '.join(sorted(ids))} (see `audiofic voices`)"
-            )
+            english = [v for v in ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029") if v in ids]
+            raise AudioficError(f"unknown voice {voice!r}.{hint} English voices include {', '.join(english)}; "
+                                f"`audiofic voices` lists all {len(ids)}")
         if variant and espeak_variants() and variant not in espeak_variants():
             raise AudioficError(
                 f"unknown voice variant {variant!r} in {voice!r}. Available: {', '.join(espeak_variants())}"

@@ -91,7 +91,7 @@ def _read_bytes(path: Path) -> bytes:
     if not path.exists():
         raise AudioficError(f"{path}: no such file")
     if path.is_dir():
-        raise AudioficError(f"{path}: is a directory, not a file")
+        raise AudioficError(f"{path}: is a folder, not a work; to render every work in it: audiofic shelf {path}")
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:

@@ -23,6 +23,7 @@ class Report:
     wall_seconds: float = 0.0
     out_dir: Path | None = None
     m4b: str | None = None  # "written" or "unchanged" when an M4B was asked for
+    stale: list[int] = field(default_factory=list)  # chapters left out by --chapter that a change reached
 
     def line(self, timed: bool = True) -> str:
         return (
@@ -33,6 +34,8 @@ class Report:
             f"audio {format_duration(self.audio_seconds)}"
             + (f" in {self.wall_seconds:.1f} s ({speed(self.audio_seconds, self.wall_seconds)} real time)"
                if timed else "")
+            + (f"; out of date now: chapter{'s' * (len(self.stale) > 1)} {', '.join(map(str, self.stale))} "
+               "(render without --chapter to update)" if self.stale else "")
         )
 
 
@@ -44,7 +47,7 @@ def format_duration(seconds: float) -> str:
 def speed(audio_seconds: float, wall_seconds: float) -> str:
     """"50x", or "0.4x" for a render slower than real time (never "0x")."""
     ratio = audio_seconds / wall_seconds if wall_seconds else 0.0
-    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x" if ratio >= 0.1 else f"{ratio:.2f}x"
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
 from ..casting.cast import Casting, cast_work, find_cast, voice_for
-from ..casting.config import Config, load_layers
+from ..casting.config import Config, character_label, load_layers
 from ..engines import get_engine
 from ..errors import AudioficError
 from ..publish.formats import FORMATS
@@ -173,7 +173,7 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
             reader, voice = voice_for(seg, config, casting.entries if casting else None)
             engine = get_engine(voice.engine)
             if check_voices and (voice.engine, voice.voice) not in checked:
-                engine.check_voice(voice.voice)
+                _check_voice(engine, voice, reader, config)
                 checked.add((voice.engine, voice.voice))
             if (voice.engine, voice.voice) not in versions:
                 versions[voice.engine, voice.voice] = engine.version(voice.voice)
@@ -203,6 +203,18 @@ def plan(work: Work, config: Config, casting: Casting | None = None, check_voice
             )
         )
     return Plan(work=work, slug=slugify(work.title), config=config, chapters=chapters)
+
+
+def _check_voice(engine, voice: Voice, reader: str, config: Config) -> None:
+    """An unknown voice is named with the table and the file that chose it."""
+    try:
+        engine.check_voice(voice.voice)
+    except AudioficError as exc:
+        label = f"[{reader}]" if reader in ("narrator", "dialogue") else character_label(reader)
+        if reader == "thought":
+            label = "[narrator]"
+        where = config.origins.get(label)
+        raise AudioficError(f"{where + ': ' if where else ''}{label} {exc}") from None
 
 
 def work_tags(work: Work) -> dict[str, str]:

@@ -85,6 +85,8 @@ def _choose_chapters(run: Run) -> None:
         if ready.selected is not None and cp.chapter.number not in ready.selected:
             if record and files_current(cp, record, run.out_dir, audio=False):
                 retag_if_changed(cp, record, run)  # a new track total
+            if record and record.audio != cp.audio_hash:
+                run.report.stale.append(cp.chapter.number)  # a change reached it too: said in the last line
             continue
         if not run.options.force and record and files_current(cp, record, run.out_dir):
             retag_if_changed(cp, record, run)
