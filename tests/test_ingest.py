@@ -102,3 +102,18 @@ def test_bad_files_are_clear_errors(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(AudioficError, match=message):
         ingest(path)
+
+
+@pytest.mark.parametrize("opening, title, authors", [
+    ("The Long Way Home\nby quillfeather\n\n", "The Long Way Home", ["quillfeather"]),
+    ("The Long Way Home\n\nBy: Ada Quill & Tomas Reed\n\n", "The Long Way Home", ["Ada Quill", "Tomas Reed"]),
+    ("Salt and Iron\nwritten by Wren\n\n", "Salt and Iron", ["Wren"]),
+    ("Waiting\nby the sea, she sat.\n\n", "fallback", []),  # a sentence, not a byline
+    ("Chapter 1\nby me\n\n", "fallback", []),  # a heading is no title
+])
+def test_a_title_and_byline_at_the_top_are_the_works(opening, title, authors):
+    work = parse_text(opening + "It was raining on the harbour.\n\nShe ran for the boat.\n", "fallback")
+    assert (work.title, work.authors) == (title, authors)
+    assert "raining" in " ".join(c.text for c in work.chapters)
+    if authors:
+        assert "by" not in work.chapters[0].text.lower().split("raining")[0]  # the byline is not read as story

@@ -151,3 +151,22 @@ def test_chat_senders_resolve_to_the_cast_and_every_message_is_spoken(tmp_path):
     voices_used = {r["speaker"]: r["voice"] for r in records if r["kind"] == "dialogue"}
     assert len(set(voices_used.values())) == 3  # three senders, three voices
     assert not any("23:0" in r["spoken"] for r in records)  # timestamps are not read
+
+
+def test_a_script_scene_is_read_in_the_characters_voices_without_the_names(tmp_path):
+    from conftest import script_records
+
+    story = tmp_path / "harbour.txt"
+    story.write_text("Title: Harbour Lights\nAuthor: Wren\n\n"
+                     "Mara walked to the pier. She waited for Tobias, who was late again. He came at last.\n\n"
+                     '"You\'re late," said Mara.\n\n"The tide," said Tobias.\n\n'
+                     "MARA: Where were you?\n\nTOBIAS: Out on the boat.\n\n[Mara turns away.]\n\n"
+                     "MARA (quietly): You always say that.\n\nTOBIAS: Because it is true.\n")
+    records = script_records(story, "-o", tmp_path / "out")
+    lines = {r["text"]: r for r in records if r["kind"] == "dialogue"}
+    voice_of = {r["speaker"]: r["voice"] for r in records if r["kind"] == "dialogue"}
+    assert lines["Where were you?"]["speaker"] == lines["You're late,"]["speaker"] == "Mara"
+    assert lines["Out on the boat."]["speaker"] == lines["The tide,"]["speaker"] == "Tobias"
+    assert lines["Where were you?"]["voice"] == lines["You're late,"]["voice"] != lines["The tide,"]["voice"]
+    assert not any("MARA" in r["text"] or "TOBIAS" in r["text"] for r in records)  # names not read
+    assert set(voice_of) == {"Mara", "Tobias"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ..story.characters import Character, NameIndex, chat_sender, discover, infer_gender, name_gender
+from ..story.characters import Character, NameIndex, chat_sender, discover, infer_gender, name_gender, script_name
 from .config import Config
 from ..engines import Palette, get_engine
 from ..files import atomic_write
@@ -116,8 +116,9 @@ def chat_senders(work: Work, known: list[Character]) -> list[Character]:
     index = NameIndex(known)
     senders = [seg.speaker for chapter in work.chapters for seg in chapter.segments
                if seg.rule == "chat" and seg.speaker]
-    return [Character(sender) for sender in dict.fromkeys(senders) if chat_sender(sender, index) == sender
-            and sender not in {c.name for c in known}]
+    unknown = [chat_sender(sender, index) for sender in dict.fromkeys(senders)
+               if chat_sender(sender, index) == script_name(sender)]
+    return [Character(name) for name in dict.fromkeys(unknown) if name not in {c.name for c in known}]
 
 
 def warn_about_pins(work: Work, characters: list[Character], overrides: dict[tuple[int, int], str]) -> None:

@@ -275,7 +275,43 @@ def parse_header(source: str) -> tuple[dict[str, str], str | None, int]:
                 metadata[key] = (metadata[key] + " " + line.strip()).strip()
         body_start = end
     metadata = {k: v for k, v in metadata.items() if v}
+    if not metadata and title is None and (byline := _title_and_byline(source, paragraphs)):
+        title, metadata["author"], body_start = byline
     return metadata, title, body_start
+
+
+_BYLINE = re.compile(r"^\s*(?:written\s+)?by\s*:?\s+(\S.*?)\s*$", re.I)
+_NOT_A_NAME = {"the", "a", "an", "this", "that", "then", "now", "noon", "night", "morning", "evening", "dawn", "day",
+               "midnight", "nightfall", "sunset", "sunrise", "far", "now,", "then,"}
+
+
+def _title_and_byline(source: str, paragraphs: list[tuple[int, int]]) -> tuple[str, str, int] | None:
+    """A work that opens with its title and a byline, as fans paste them ("The Long Way Home",
+    then "by quillfeather"): on two lines, or in two short paragraphs."""
+    if len(paragraphs) < 2:
+        return None
+    first = source[paragraphs[0][0]:paragraphs[0][1]].split("\n")
+    candidates = []
+    if len(first) == 2:
+        candidates.append((first[0], first[1], paragraphs[0][1]))
+    elif len(first) == 1 and len(paragraphs) > 2:
+        second = source[paragraphs[1][0]:paragraphs[1][1]].split("\n")
+        if len(second) == 1:
+            candidates.append((first[0], second[0], paragraphs[1][1]))
+    for title, byline, end in candidates:
+        m = _BYLINE.match(byline)
+        author = m.group(1) if m else ""
+        words = author.split()
+        if (m and _looks_like_title(title) and 1 <= len(words) <= 4 and words[0].lower() not in _NOT_A_NAME
+                and not re.search(r"[,;!?\"“”]|[.:]$", author)):
+            return title.strip(), author, end
+    return None
+
+
+def _looks_like_title(line: str) -> bool:
+    line = line.strip()
+    return (0 < len(line) <= 120 and heading_title(line) is None and _header_key(line) is None
+            and not re.search(r"[.?!,;\"”]\s*$", line))
 
 
 def heading_title(line: str) -> str | None:

@@ -378,10 +378,16 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
 
 
 def chat_sender(sender: str | None, index: NameIndex) -> str | None:
-    """A chat message's sender as the cast knows them: "Mara", or a handle listed among a
-    character's aliases ("@tobes"); an unknown sender keeps the name the log gives."""
-    for form in dict.fromkeys((sender or "", (sender or "").lstrip("@"))):
+    """A chat message's (or a script line's) sender as the cast knows them: "Mara", a handle
+    listed among a character's aliases ("@tobes"), "MARA" in a script; an unknown sender keeps
+    the name the log gives (a script's capitals as a name is written)."""
+    for form in dict.fromkeys((sender or "", (sender or "").lstrip("@"), script_name(sender or ""))):
         mention = next(index.find(form), None) if form else None
         if mention and mention[0] == 0 and mention[1] == len(form):
             return mention[2][0]
-    return sender
+    return script_name(sender) if sender else sender
+
+
+def script_name(sender: str) -> str:
+    """A script's "MARA:" or "MR. MARR:" is Mara, Mr. Marr: capitals are how scripts set names."""
+    return sender.title() if sender.isupper() and len(sender) > 1 else sender
