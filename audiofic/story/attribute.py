@@ -125,9 +125,17 @@ class Turn:
     addressees: list[str] = field(default_factory=list)
     lead_in: Segment | None = None  # the narration paragraph just before, for its tag only
 
+    _at: dict[int, int] | None = field(default=None, repr=False, compare=False)
+
     @property
     def dialogue(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == DIALOGUE]
+
+    def at(self, seg: Segment) -> int:
+        """Where `seg` is in the paragraph, found in constant time (a paragraph may hold thousands)."""
+        if self._at is None or len(self._at) != len(self.segments):
+            self._at = {id(s): i for i, s in enumerate(self.segments)}
+        return self._at[id(seg)]
 
     @property
     def narration(self) -> list[Segment]:
@@ -480,7 +488,7 @@ def _tag_before(text: str, index: NameIndex, lead_in: bool = False) -> tuple[str
 def _own_tag(turn: Turn, seg: Segment, index: NameIndex) -> str | None:
     """The name a quote's own tag gives, right before it ("…, and Alice called out,") or right
     after it ('"…," said the Rabbit.'): a paragraph may hold more than one speaker's words."""
-    at = turn.segments.index(seg)
+    at = turn.at(seg)
     before = turn.segments[at - 1] if at > 0 and turn.segments[at - 1] is not turn.lead_in else None
     after = turn.segments[at + 1] if at + 1 < len(turn.segments) else None
     tag = _tag_before(before.text, index) if before is not None and before.kind == NARRATION else None
@@ -758,10 +766,12 @@ def _quoted_words(seg: Segment, turn: Turn) -> bool:
     lowercase word that is not a speech verb, and start with a lowercase letter."""
     if len(seg.text.split()) > 4 or not re.match(r"\W*[a-z]", seg.text):
         return False
-    before = [s for s in turn.segments if s.end <= seg.start and s.kind == NARRATION and s is not turn.lead_in]
-    if not before or before[-1].paragraph != seg.paragraph:
+    segs = turn.segments
+    before = next((segs[i] for i in range(turn.at(seg) - 1, -1, -1) if segs[i].end <= seg.start
+                   and segs[i].kind == NARRATION and segs[i] is not turn.lead_in), None)
+    if before is None or before.paragraph != seg.paragraph:
         return False
-    m = re.search(r"\b([a-z]+)\s*$", before[-1].text)
+    m = re.search(r"\b([a-z]+)\s*$", before.text)
     return bool(m) and m.group(1) not in SPEECH_VERB_SET
 
 
