@@ -90,6 +90,9 @@ force_option = click.option("--force", is_flag=True, help="Render again even whe
 chapter_option = click.option(
     "--chapter", "chapters", multiple=True, metavar="N|A-B", help="Only these chapters (repeatable; ranges like 3-5)."
 )
+cast_from_option = click.option(
+    "--cast-from", "cast_from", type=click.Path(path_type=Path, dir_okay=False),
+    help="A cast file (voices.toml) of an earlier work: its characters keep their voices here.")
 work_output_option = click.option(
     "--output", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
     help="Where the work's own voices.toml is looked for.")
@@ -114,6 +117,7 @@ def rendering_options(output_help: str, cache_help: str):
         click.option("--base-url", help="Where the output will be served, for the feeds' enclosure URLs."),
         notes_option,
         summary_option,
+        cast_from_option,
     ]
 
     def decorate(fn):
@@ -190,6 +194,7 @@ def shelf(sources, one_feed, ray_address, ray_gpus, **given):
 @voices_option
 @chapter_option
 @work_output_option
+@cast_from_option
 @click.option("--explain", is_flag=True,
               help="Show which attribution rule decided each dialogue line, and how sure it is.")
 @click.option("--spoken", is_flag=True, help="Show the words as they will be said (numbers, lexicon, …).")
@@ -276,6 +281,7 @@ def info(file, fmt):
 @source_argument
 @voices_option
 @work_output_option
+@cast_from_option
 @notes_option
 @title_option
 @author_option

@@ -73,7 +73,8 @@ def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, fi
     return Cast(characters, new, first_render=False)
 
 
-def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config) -> Casting:
+def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config,
+              series: tuple[Character, ...] = ()) -> Casting:
     """A voice for everyone the attributed work hears. On a first render a name that never
     speaks needs no voice (it is listed, not cast), and a gender the pronouns left open is the
     one the first name usually has."""
@@ -84,7 +85,7 @@ def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config) -> C
         characters = [c if c.gender != "unknown" else dataclasses.replace(c, gender=name_gender(c.name))
                       for c in characters]
     warn_about_pins(work, characters, config.overrides)
-    entries = cast_voices(work, characters, config, narrator)
+    entries = cast_voices(work, characters, config, narrator, series)
     return Casting(characters, narrator, entries, silent + cast.new, heard=cast.characters)
 
 
@@ -164,14 +165,15 @@ def speaking_counts(work: Work) -> tuple[Counter, Counter]:
 
 
 def cast_voices(work: Work, characters: list[Character], config: Config,
-                narrator: str | None = None) -> dict[str, CastEntry]:
-    """A voice for every character: the one the voices file gives, else a free one from the
-    dialogue engine's palette. A first-person narrator character speaks in the narrator's
+                narrator: str | None = None, series: tuple[Character, ...] = ()) -> dict[str, CastEntry]:
+    """A voice for every character: the one the voices file gives, else the one they had in the
+    series' other works, else a free one from the dialogue engine's palette (never one the
+    series gave somebody else). A first-person narrator character speaks in the narrator's
     voice, as a human reader would."""
     lines, words = speaking_counts(work)
     base = config.dialogue
     engine = get_engine(base.engine)
-    taken = {config.narrator.voice, base.voice} | {c.voice.voice for c in characters if c.voice.voice}
+    taken = {config.narrator.voice, base.voice} | {c.voice.voice for c in characters + list(series) if c.voice.voice}
     used: Counter = Counter()
     palette = engine.palette(get_engine(config.narrator.engine).language_of(config.narrator.voice))
     entries = {}
@@ -180,6 +182,8 @@ def cast_voices(work: Work, characters: list[Character], config: Config,
         chosen = character.voice.given()
         if character.name == narrator and "voice" not in chosen:
             chosen = config.narrator.as_dict() | chosen
+        if "voice" not in chosen and (before := _same_person(character, series)):
+            chosen = before.voice.given() | chosen
         if "voice" not in chosen:
             chosen.update(_pick(character.gender, taken, used, palette, engine.default_pitch))
         voice = Voice(
@@ -191,6 +195,12 @@ def cast_voices(work: Work, characters: list[Character], config: Config,
         )
         entries[character.name] = CastEntry(character, lines[character.name], words[character.name], voice)
     return entries
+
+
+def _same_person(character: Character, others: tuple[Character, ...]) -> Character | None:
+    """The one among `others` known by any of this character's names."""
+    names = {n.casefold() for n in character.names()}
+    return next((o for o in others if names & {n.casefold() for n in o.names()}), None)
 
 
 def _pick(gender: str, taken: set[str], used: Counter, palette: Palette, pitch: float) -> dict:
@@ -239,6 +249,8 @@ def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
         '# "3:12" = "Name" (chapter 3, segment 12 as `audiofic script` numbers them).',
         "",
     ]
+    if work.series:  # the next work of the series starts from these voices
+        lines += [f"series = {_toml_str(work.series)}", ""]
     if casting.narrator:
         lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
     heard = {c.name: c for c in casting.heard or casting.characters}

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -248,6 +249,9 @@ def validate(layer: dict, where: str) -> None:
             _check_table(value, f"{where}: [characters]")
             for name, entry in value.items():
                 _check_character(entry, f"{where}: [characters.{name!r}]")
+        elif key == "series":
+            if not isinstance(value, str):
+                raise AudioficError(f"{where}: series must be the series' name")
         elif key == "narrator_character":
             if not isinstance(value, str) or not value.strip():
                 raise AudioficError(f"{where}: narrator must be a character's name")
@@ -348,6 +352,38 @@ def _role_voice(raw: dict, role: str) -> Voice:
         raise AudioficError(f"[{role}] is missing {', '.join(missing)}")
     return Voice(engine=table["engine"], voice=table["voice"], rate=float(table["rate"]),
                  pitch=float(table["pitch"]), volume=float(table["volume"]))
+
+
+def series_cast(output: Path, own_dir: Path, series: str | None, cast_from: Path | None = None) -> tuple[Character, ...]:
+    """The characters, with their voices, of the other works of a series: the cast files of the
+    works in `output` that name the same series, and a cast file given with --cast-from. A
+    character who comes back keeps the voice they had; nobody new is given one of them."""
+    found: list[Character] = []
+    if cast_from:  # given on the command line: the user's own, trusted as --voices is
+        found += _voiced(read_layer(Path(cast_from)))
+    for path in sorted(Path(output).glob("*/voices.toml")) if series else []:
+        if path.parent == own_dir or not _names_series(path, series):
+            continue
+        try:
+            layer = read_layer(path)
+            refuse_untrusted_engines(layer, path, trusted_engines(None))
+        except AudioficError as exc:  # another work's damaged file never stops this one
+            warnings.warn(f"{exc}; its voices are not carried over")
+            continue
+        found += _voiced(layer)
+    return tuple(found)
+
+
+def _voiced(layer: dict) -> list[Character]:
+    return [_character(name, entry) for name, entry in (layer.get("characters") or {}).items() if entry.get("voice")]
+
+
+def _names_series(path: Path, series: str) -> bool:
+    try:
+        named = read_toml(path).get("series")
+    except AudioficError:
+        return False  # another work's damaged file never stops this one
+    return isinstance(named, str) and named.casefold() == series.casefold()
 
 
 def _character(name: str, entry: dict) -> Character:

@@ -207,6 +207,8 @@ def parse_text(source: str, fallback_title: str = "Untitled") -> Work:
         metadata=metadata,
     )
     work.rating = metadata.get("rating") or metadata.get("rated")
+    if metadata.get("series"):
+        work.series, work.series_part = series_and_part(metadata["series"])
     for key, field_name in (("fandom", "fandoms"), ("fandoms", "fandoms"), ("characters", "characters"),
                             ("pairing", "relationships"), ("pairings", "relationships"),
                             ("relationships", "relationships"), ("warnings", "warnings"), ("genre", "tags"),
@@ -214,6 +216,16 @@ def parse_text(source: str, fallback_title: str = "Untitled") -> Work:
         if metadata.get(key):
             getattr(work, field_name).extend(v.strip() for v in re.split(r"\s*[,;]\s*", metadata[key]) if v.strip())
     return work
+
+
+def series_and_part(value: str) -> tuple[str, int | None]:
+    """"Part 2 of Harbour Tales", "Harbour Tales, part 2", "Harbour Tales #2", or a bare name."""
+    for pattern in (r"(?i)part\s+(?P<part>\d+)\s+of\s+(?:the\s+)?(?P<name>.+)",
+                    r"(?i)(?P<name>.+?)[\s,;:(-]+(?:part|book|#|no\.?)\s*(?P<part>\d+)\)?"):
+        m = re.fullmatch(pattern, value.strip())
+        if m:
+            return m.group("name").strip(" ,;:-"), int(m.group("part"))
+    return value.strip(), None
 
 
 def _split_authors(value: str | None) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
 from ..casting.cast import Casting, cast_work, find_cast, voice_for
-from ..casting.config import Config, character_label, load_layers
+from ..casting.config import Config, character_label, load_layers, series_cast
 from ..engines import get_engine
 from ..errors import AudioficError
 from ..publish.formats import FORMATS
@@ -50,6 +50,7 @@ class Options:
     cover: Path | None = None
     loudness: str = "audiobook"
     base_url: str | None = None
+    cast_from: Path | None = None  # a cast file whose characters keep their voices here (a series)
 
 
 @dataclass
@@ -121,7 +122,8 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     cast = find_cast(work, config, user_cast, find_new)
     attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
     work = attribution.apply(work)
-    casting = cast_work(work, cast, attribution.narrator, config)
+    series = series_cast(options.output, out_dir, work.series, options.cast_from)
+    casting = cast_work(work, cast, attribution.narrator, config, series)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
     return Prepared(work, out_dir, config, casting, the_plan, selected)
