@@ -524,3 +524,14 @@ def test_thoughts_in_the_point_of_view_characters_voice_when_asked(tmp_path):
 
     assert thought(plain)["voice"] != "en-us+f4"  # the narrator's, by default
     assert thought(mine)["voice"] == "en-us+f4" and thought(mine)["speaker"] == "Mara"
+
+
+def test_a_stranger_the_narration_brings_in_is_the_other_speaker_not_a_name_from_before():
+    text = ('"Where is the ferry?" asked Tobias.\n\n"Gone," said Mara.\n\n'
+            "Tobias went home early. The rain kept on, and the harbour lights went out one by one.\n\n"
+            "At the bar, some tall stranger sat down beside Mara and leaned close.\n\n"
+            '"Buy you another?"\n\n"No," Mara said.\n\n"Just one."\n\n"I said no."')
+    lines = said(text, PAIR)
+    assert [s for t, s, _ in lines if t.startswith(("Buy", "Just"))] == [None, None]  # the stranger: no cast voice
+    assert [r for t, _, r in lines if t.startswith(("Buy", "Just"))] == ["described", "described"]
+    assert lines[-1][1] == "Mara"

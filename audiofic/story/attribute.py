@@ -261,7 +261,7 @@ def _answers(sieve: _Sieve) -> None:
 
 def _turn_taking(sieve: _Sieve) -> None:
     """turns: A, then B, then A."""
-    _alternate(sieve.turns, sieve.index, sieve.narrators, sieve.mentions, sieve.genders)
+    _alternate(sieve.turns, sieve.index, sieve.narrators, sieve.mentions, sieve.genders, sieve.work.source)
 
 
 def _the_other_of_two(sieve: _Sieve) -> None:
@@ -856,8 +856,26 @@ def _propagate_continued(turns: list[Turn]) -> None:
             _decide(turn, turns[i - 1].speaker, "continued")
 
 
+_PERSONS = ("man men woman women guy guys girl boy kid fellow lady gentleman person stranger drunk drunkard "
+            "buffoon idiot jerk creep fool bum thug punk youth teenager child").split()
+_NEWCOMER_NOUNS = "|".join(_PERSONS + [r for r in _ROLES if r not in ("voice", "voices", "crowd")])  # a voice may be anyone's
+_NEWCOMER = re.compile(rf"\b(?:some|a|an|another)\s+(?:[a-z-]+\s+){{0,2}}?(?:{_NEWCOMER_NOUNS})\b(?![’'`]s)")
+
+
+def _newcomer(source: str, start: int, end: int) -> str | None:
+    """Someone the narration brings in without a name ("some drunken buffoon", "a woman") in the
+    paragraph just before a line (`end`), where the last one named (at `start`) is not: the one a
+    named speaker is talking to."""
+    paragraph = source.rfind("\n\n", 0, source.rfind("\n\n", 0, end))  # the one before the line's own
+    if start > paragraph:
+        return None  # the one named is right there: no stranger stands between
+    lead = source[paragraph:end]
+    found = list(_NEWCOMER.finditer(lead))
+    return found[-1].group() if found else None
+
+
 def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], mentions,
-               genders: dict[str, str]) -> None:
+               genders: dict[str, str], source: str = "") -> None:
     """In a conversation, A then B then A: fill the gaps from two turns away."""
     talkers = {t.speaker for t in turns if t.rule in ("explicit", "first-person", "pronoun", "self", "voice")}
     changed = True
@@ -890,9 +908,12 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], m
                 # "'Not yet,' replied Mara." with only Mara's name in the exchange: whoever else the
                 # narration just named, of those a tag shows talking somewhere, is the one she talks with.
                 near = mentions.between(turn.position - 1500, turn.dialogue[0].start)
-                others = [names[0] for _pos, names in reversed(near) if names[0] in talkers
+                others = [(pos, names[0]) for pos, names in reversed(near) if names[0] in talkers
                           and names[0] not in (known.speaker, narrator) and _gender_ok(names[0], turn.pronoun, genders)]
-                guess = others[0] if others else None
+                guess = others[0][1] if others else None
+                newcomer = _newcomer(source, others[0][0] if others else turn.position - 1500, turn.dialogue[0].start)
+                if newcomer and not (before and before.speaker == guess):
+                    guess = _described(newcomer)  # "…trying to bore some drunken buffoon": he is the other one
             if guess is None and nxt and nxt.speaker:
                 guess = _other_speaker(turns, i, nxt.speaker, +1)
             if guess is None and narrator and prev and prev.speaker and prev.speaker != narrator:
