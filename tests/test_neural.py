@@ -155,3 +155,37 @@ def test_voices_lists_every_engine_with_gender():
         assert line in result.stdout
     assert re.search(r"^joe\s+.*\bmale$", result.stdout, re.M)
     assert re.search(r"^jf_alpha\s+.*\bfemale$", result.stdout, re.M)
+
+
+# ---------------------------------------------------------------- hibari
+
+
+def test_hibari_speaks_the_same_text_the_same_way_and_its_variants_differ(tmp_path):
+    pytest.importorskip("hibari")
+    engine = get_engine("hibari")
+    voice = Voice("hibari", "heart", 155, 50, 1.0)
+    text = "The bell rang twice, and Pell looked at the door."
+    first, again, bright = tmp_path / "a.wav", tmp_path / "b.wav", tmp_path / "c.wav"
+    engine.synthesize(text, voice, first)
+    engine.synthesize(text, voice, again)
+    engine.synthesize(text, Voice("hibari", "heart+bright", 155, 50, 1.0), bright)
+    assert first.read_bytes() == again.read_bytes()
+    assert bright.read_bytes() != first.read_bytes()
+    words_per_minute = word_count(text) / seconds(first) * 60
+    assert 110 < words_per_minute < 200, words_per_minute  # an audiobook's pace, not a rush or a drawl
+    assert "model" in engine.version("heart") and engine.version("heart") != engine.version("heart+bright")
+    with pytest.raises(AudioficError, match="never"):
+        engine.check_voice("fenrir")  # hibari's other voices are downloads: refused, never fetched
+
+
+def test_the_hibari_preset_renders_a_cast(tmp_path):
+    pytest.importorskip("hibari")
+    story = tmp_path / "bell.txt"
+    story.write_text(STORY, "utf-8")
+    result = run_cli("render", story, "-o", tmp_path / "out", "--voices", "hibari")
+    assert result.returncode == 0, result.stderr
+    records = script_records(story, "-o", tmp_path / "out", "--voices", "hibari")
+    voices = {r["speaker"]: r["voice"] for r in records if r["kind"] == "dialogue"}
+    assert {r["engine"] for r in records} == {"hibari"} and len(set(voices.values())) == len(voices) == 2
+    mp3 = next((tmp_path / "out").glob("*/*.mp3"))
+    assert float(ffprobe(mp3)["format"]["duration"]) > 10

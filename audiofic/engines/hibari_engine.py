@@ -1,0 +1,135 @@
+"""hibari (the `hibari-tts` package, Apache-2.0): an 8 MB model distilled from Kokoro-82M's
+af_heart voice, with its own English spelling-to-sound rules (misaki's lexicon and rules, an
+out-of-vocabulary network): no espeak-ng, fast on one CPU thread, 24 kHz.
+
+Only the voice inside the wheel, `heart` (American English, female), is used: hibari downloads
+its other voices on first use, and audiofic never downloads anything. The model predicts the
+pitch of every 12.5 ms frame apart from the spectrum, so variants of the voice are the same
+speech at another pitch under the same vocal tract: `heart+bright` and the others in VARIANTS.
+`rate` is words per minute, the voice's pace measured once at two speeds; `pitch` is ignored
+(the variants are the pitch). The noise in the waveform is seeded from the text and the voice,
+so the same segment always gives the same samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from ..errors import AudioficError
+from . import Engine, Palette, VoiceInfo, length_scale_for, measure_paces, neural
+
+PACKAGED = "heart"
+# The pitch of each variant against the voice's own: a little higher or lower keeps it natural.
+VARIANTS = {"": 1.0, "bright": 1.15, "light": 1.07, "warm": 0.93, "low": 0.86}
+SAMPLE_RATE = 24000
+
+
+def _hibari():
+    try:
+        from hibari import dsp, tts
+    except ImportError:
+        raise AudioficError("the hibari voice needs the hibari-tts package: install audiofic with its extras "
+                            "(pip install -e '.[neural]', which ./install.sh does)") from None
+    return tts, dsp
+
+
+def _model_path() -> Path:
+    """The packaged voice's model file; never a download."""
+    _hibari()
+    from hibari.voices import voice_path
+
+    return Path(voice_path(PACKAGED, download_missing=False))
+
+
+def split(voice: str) -> tuple[str, str]:
+    base, _, variant = voice.partition("+")
+    return base, variant
+
+
+class HibariEngine(Engine):
+    name = "hibari"
+    ranges = {"rate": (80, 400), "pitch": (0, 99), "volume": (0.0, 1.0)}
+    default_pitch = 50
+
+    def __init__(self) -> None:
+        self._tts = None
+        self._pace: dict[str, tuple[float, float]] = {}
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo(f"{PACKAGED}+{v}" if v else PACKAGED, f"hibari {PACKAGED}" + (f" ({v})" if v else ""),
+                          ("en-us",), "female") for v in VARIANTS]
+
+    def check_voice(self, voice: str) -> None:
+        base, variant = split(voice)
+        if base != PACKAGED or variant not in VARIANTS:
+            known = ", ".join(v.id for v in self.voices())
+            raise AudioficError(f"unknown hibari voice {voice!r} (installed: {known}; hibari's other voices "
+                                "are downloads, which audiofic never makes)")
+
+    def language_of(self, voice: str) -> str:
+        return "en-us"
+
+    def palette(self, language: str) -> Palette:
+        """One speaker: the higher variants for women, the lower for men (one voice at another
+        pitch is no man: pair this engine with a male voice, Piper's joe, where it is installed)."""
+        higher, lower = (f"{PACKAGED}+bright", f"{PACKAGED}+light"), (f"{PACKAGED}+low",)
+        return Palette(higher, lower, higher + lower)
+
+    def notes(self) -> str | None:
+        return "One packaged voice (heart) and its pitch variants; English only."
+
+    def version(self, voice: str = "") -> str:
+        import hibari
+
+        factor = VARIANTS.get(split(voice)[1], 1.0) if voice else 1.0
+        return f"hibari {hibari.__version__}; model {neural.file_hash(_model_path())}; pitch x{factor}"
+
+    def _model(self):
+        if self._tts is None:
+            tts, _dsp = _hibari()
+            self._tts = tts.Hibari(PACKAGED, model=str(_model_path()), threads=1)
+        return self._tts
+
+    def _audio(self, text: str, voice: str, speed: float):
+        np = neural.need("numpy")
+        _tts, dsp = _hibari()
+        model = self._model()
+        factor = VARIANTS[split(voice)[1]]
+        seed = int.from_bytes(hashlib.sha256(f"{voice}\0{speed}\0{text}".encode()).digest()[:8], "little")
+        rng = np.random.default_rng(seed)
+        parts = []
+        for phonemes in model.phonemize(text):
+            ids = model.ids(phonemes)
+            if len(ids) < 3:
+                continue
+            out = model.sess.run(None, {"ids": np.asarray([ids], np.int64), "speed": np.asarray([speed], np.float32)})
+            lh, th, ln, lr, phi, f0 = (o[0] for o in out)
+            parts.append(dsp.synth(lh, th, ln, lr, phi, f0 * np.float32(factor), rng))
+        return np.concatenate(parts) if parts else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
+
+    def _speak(self, text: str, voice: str, speed: float, volume: float, out: Path) -> None:
+        try:
+            audio = self._audio(text, voice, speed)
+        except AudioficError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model's own errors, as one line
+            raise AudioficError(f"hibari could not speak a segment of {len(text)} characters ({exc})") from None
+        neural.write_float_wav(out, audio, SAMPLE_RATE, volume)
+
+    def _speed(self, voice: str, rate: float) -> float:
+        """hibari's speed for `rate` words per minute (speed is 1 / length scale)."""
+        if voice not in self._pace:
+            self._pace[voice] = measure_paces(lambda text, out, scale: self._speak(text, voice, 1 / scale, 1.0, out))
+        return 1 / max(0.5, min(2.0, length_scale_for(rate, *self._pace[voice])))
+
+    def synthesize(self, text: str, voice, path: Path) -> None:
+        self.check_voice(voice.voice)
+        # A lexicon entry in espeak-ng phonemes ([[w'In]]) is not in hibari's alphabet: its letters
+        # are read as a word, the nearest it comes (say it in words for hibari: "Nguyen" = "win").
+        text = re.sub(r"\[\[([^\]]*)\]\]", lambda m: re.sub(r"[^A-Za-z ]", "", m.group(1)).lower(), text)
+        self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
+
+
+ENGINE = HibariEngine
