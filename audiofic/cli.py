@@ -375,7 +375,8 @@ def voices(engine, language):
             click.echo(f"{v.id:<30} {v.name:<30} {','.join(v.languages):<10} {(v.gender or 'neutral').lower()}")
             shown += 1
         palette = eng.palette(language or "en")
-        cast_voices = [(v, "female") for v in palette.female] + [(v, "male") for v in palette.male]
+        cast_voices = ([(v, "female") for v in palette.female] + [(v, "male") for v in palette.male]
+                       + [(v, "either") for v in palette.neutral if v not in palette.female + palette.male])
         if cast_voices:
             click.echo(f"Casting gives characters these, in this order, by gender ({language or 'en'}):")
             for voice_id, gender in cast_voices:

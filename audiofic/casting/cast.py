@@ -205,7 +205,7 @@ def _same_person(character: Character, others: tuple[Character, ...]) -> Charact
 
 def _pick(gender: str, taken: set[str], used: Counter, palette: Palette, pitch: float) -> dict:
     """The next voice for this gender, never the narrator's or the dialogue voice."""
-    voices = {"female": palette.female, "male": palette.male}.get(gender, palette.neutral)
+    voices = {"female": palette.female, "male": palette.male}.get(gender) or palette.neutral  # none of that gender
     free = [v for v in voices if v not in taken]
     for round_, step in enumerate(palette.pitch_steps):
         for voice in free:

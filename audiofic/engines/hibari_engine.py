@@ -72,10 +72,10 @@ class HibariEngine(Engine):
         return "en-us"
 
     def palette(self, language: str) -> Palette:
-        """One speaker: the higher variants for women, the lower for men (one voice at another
-        pitch is no man: pair this engine with a male voice, Piper's joe, where it is installed)."""
+        """One speaker: the higher variants for women; no man (a woman's voice pitched down is
+        not one), so men and the rest get the lower variants, listed as neither."""
         higher, lower = (f"{PACKAGED}+bright", f"{PACKAGED}+light"), (f"{PACKAGED}+low",)
-        return Palette(higher, lower, higher + lower)
+        return Palette(higher, (), lower + higher)
 
     def notes(self) -> str | None:
         return "One packaged voice (heart) and its pitch variants; English only."
