@@ -1,6 +1,7 @@
 """Planning time and memory against the size and shape of the work (run by hand, not by CI).
 
-    .venv/bin/python benchmarks/planning.py [SOURCE] [--sizes 1,3,30]
+    .venv/bin/python benchmarks/planning.py [SOURCE] [--sizes 1,3,30] [--paragraphs] [--long-paragraphs]
+                                            [--one-paragraph]   (the shapes to run; default all)
     (default source: ../shared/seeds/000_…txt, else our example)
 
 Two shapes of the same text, repeated to 1, 3 and 30 MB: as written (paragraphs), and as some
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audiofic.read.ingest import parse_header  # noqa: E402
 SEED = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
 EXAMPLE = ROOT / "examples" / "the-lighthouse-keepers-cat.md"
 PLAN_ONLY = ("import sys; from pathlib import Path; from audiofic.run.plan import Options, prepare; "
@@ -47,8 +51,10 @@ SHAPES = ("paragraphs", "long paragraphs", "one paragraph")
 
 
 def shaped(text: str, shape: str, copies: int) -> str:
-    """`copies` of the text: as written; each copy one paragraph; or all of it one paragraph."""
-    head, _, body = text.partition("\n\n")
+    """`copies` of the text: as written; each copy one paragraph; or all of it one paragraph
+    (the header block kept as it is, so the story stays the story)."""
+    body_start = parse_header(text)[2]
+    head, body = text[:body_start], text[body_start:]
     if shape == "paragraphs":
         return (text + "\n\n") * copies
     flat = re.sub(r"\s*\n\s*", " ", body)
@@ -64,9 +70,10 @@ def main() -> None:
         sizes = [int(s) for s in sys.argv[sys.argv.index("--sizes") + 1].split(",")]
         args = [a for a in args if a != sys.argv[sys.argv.index("--sizes") + 1]]
     source = Path(args[0]) if args else (SEED if SEED.exists() else EXAMPLE)
+    shapes = [s for s in SHAPES if f"--{s.replace(' ', '-')}" in sys.argv] or SHAPES
     text = source.read_text("utf-8-sig")
     with tempfile.TemporaryDirectory() as tmp:
-        for shape in SHAPES:
+        for shape in shapes:
             figures: dict[tuple[str, int], float] = {}
             for mb in sizes:
                 path = Path(tmp) / f"work-{mb}.txt"

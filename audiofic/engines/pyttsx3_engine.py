@@ -68,8 +68,8 @@ class Pyttsx3Engine(Engine):
             close = difflib.get_close_matches(base, sorted(ids), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             english = [v for v in ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029") if v in ids]
-            raise AudioficError(f"unknown voice {voice!r}.{hint} English voices include {', '.join(english)}; "
-                                f"`audiofic voices` lists all {len(ids)}")
+            raise AudioficError(f"unknown voice {voice!r}.{hint} Available: {', '.join(english)} and "
+                                f"{len(ids) - len(english)} more (`audiofic voices` lists them)")
         if variant and espeak_variants() and variant not in espeak_variants():
             raise AudioficError(
                 f"unknown voice variant {variant!r} in {voice!r}. Available: {', '.join(espeak_variants())}"
