@@ -295,13 +295,14 @@ def cast(file, **given):
     from .casting.cast import cast_notes
 
     notes_for = cast_notes(list(casting.entries.values()))
-    click.echo(f"{'name':<24} {'gender':<8} {'lines':>5} {'words':>6}  {'voice':<22} aliases")
+    why = gender_evidence(work, casting)
+    click.echo(f"{'name':<24} {'gender':<8} {'why':<14} {'lines':>5} {'words':>6}  {'voice':<22} aliases (merged)")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
         c, v = entry.character, entry.voice
         voice = f"{v.voice} p{int(v.pitch)}" + (" (narrator)" if c.name == casting.narrator else "")
         marks = "".join(f"  [{note}]" for note in notes_for.get(c.name, []))
-        click.echo(f"{c.name[:24]:<24} {c.gender:<8} {entry.lines:>5} {entry.words:>6}  {voice:<22} "
-                   f"{', '.join(c.aliases)}{marks}")
+        click.echo(f"{c.name[:24]:<24} {c.gender:<8} {why[c.name]:<14} {entry.lines:>5} {entry.words:>6}  "
+                   f"{voice:<22} {', '.join(c.aliases)}{marks}")
     unknown = sum(1 for ch in work.chapters for s in ch.segments if s.kind == "dialogue" and not s.speaker)
     click.echo(f"\nunattributed dialogue lines (read by the [dialogue] voice): {unknown}")
     if casting.new:
@@ -434,6 +435,29 @@ def serve(folder, host, port):
         pass
     finally:
         server.server_close()
+
+
+def gender_evidence(work, casting) -> dict[str, str]:
+    """Why each character has the gender they have: a title, the "he"s and "she"s after their
+    names across the work, what the first name usually is, or the voices file."""
+    from .story.characters import MALE_TITLES, FEMALE_TITLES, infer_genders, name_gender
+
+    counts: dict[str, tuple[int, int]] = {}
+    names = [name for c in casting.characters for name in c.names()]
+    infer_genders(names, "\n\n".join(chapter.text for chapter in work.chapters), counts)
+    why = {}
+    for c in casting.characters:
+        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
+        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
+        if c.name.split()[0] in MALE_TITLES | FEMALE_TITLES:
+            why[c.name] = "title"
+        elif c.gender != "unknown" and (he or she) and (c.gender == "male") == (he > she):
+            why[c.name] = f"he {he}, she {she}"
+        elif c.gender != "unknown" and c.gender == name_gender(c.name):
+            why[c.name] = "first name"
+        else:
+            why[c.name] = f"he {he}, she {she}" if he or she else ("voices file" if c.gender != "unknown" else "-")
+    return why
 
 
 @contextlib.contextmanager

@@ -42,3 +42,19 @@ def test_voices_lists_what_casting_gives_with_its_gender():
     assert result.returncode == 0, result.stderr
     cast = [line.split() for line in result.stdout.splitlines() if " cast voice " in line]
     assert cast and all(gender == ("female" if "+f" in voice else "male") for voice, *_rest, gender in cast)
+
+
+def test_cast_shows_merges_and_why_each_gender(tmp_path):
+    story = tmp_path / "ferry.txt"
+    story.write_text("Title: The Ferry\nAuthor: Wren\n\n# Chapter 1\n\n"
+                     "Tobias came down to the harbour at dawn. He carried his nets. Mara was mending a sail. "
+                     "She did not look up.\n\n\"You're late,\" said Mara.\n\n\"The tide was wrong,\" Tobias said. "
+                     "He dropped the nets.\n\n# Chapter 2\n\nTobias Marr had lived on the island all his life. "
+                     "He knew every rock.\n\n\"Let it wait,\" said Tobias Marr. He turned away.\n\n"
+                     "\"Not with you,\" Mara said. She smiled anyway.\n", "utf-8")
+    result = run_cli("cast", story, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
+    assert rows["Tobias"].startswith("Tobias Marr") and " Tobias" in rows["Tobias"][60:]  # one person, merged
+    assert sum(line.startswith("Tobias") for line in rows.values()) == 1
+    assert " male " in rows["Tobias"] and "he " in rows["Tobias"] and " female " in rows["Mara"] and "she " in rows["Mara"]

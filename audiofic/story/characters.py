@@ -194,9 +194,11 @@ _OBJECT_BEFORE = re.compile(r"\b(?!(?:and|but|then|while|when|as|so|because|if|o
 SCENE = 20_000  # characters: about a scene or a chapter, where one point of view holds
 
 
-def infer_genders(names: list[str], text: str) -> dict[str, str]:
+def infer_genders(names: list[str], text: str, evidence: dict[str, tuple[int, int]] | None = None) -> dict[str, str]:
     """From a title, else from the pronouns that follow the name where it is a subject:
     "Willow sighed. She …" and "Spike ran his hand …" (but not "her": object or possessive).
+
+    `evidence`, when given, receives each name's ("he", "she") counts.
 
     A scene told from one character's point of view says "she" (or "he") around every other
     name in it too, so in each stretch of text (SCENE) the pronouns of its point-of-view
@@ -233,6 +235,8 @@ def infer_genders(names: list[str], text: str) -> dict[str, str]:
         counts[0] += len(_PRONOUN_MALE.findall(window))
         counts[1] += len(_PRONOUN_FEMALE.findall(window))
     totals = {name: [sum(c[i] for c in by_scene.values()) for i in (0, 1)] for name, by_scene in scenes.items()}
+    if evidence is not None:  # what `audiofic cast` shows: the "he"s and "she"s that followed each name
+        evidence.update({name: (male, female) for name, (male, female) in totals.items()})
     plain = {name: _judge(*counts) for name, counts in totals.items()}
     weighed = {name: [0.0, 0.0] for name in scenes}
     for scene in {k for by_scene in scenes.values() for k in by_scene}:
