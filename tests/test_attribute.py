@@ -535,3 +535,10 @@ def test_a_stranger_the_narration_brings_in_is_the_other_speaker_not_a_name_from
     assert [s for t, s, _ in lines if t.startswith(("Buy", "Just"))] == [None, None]  # the stranger: no cast voice
     assert [r for t, _, r in lines if t.startswith(("Buy", "Just"))] == ["described", "described"]
     assert lines[-1][1] == "Mara"
+
+
+def test_a_people_is_not_a_person_even_when_it_shouts():
+    text = ("At dawn the Greeks shouted from the ships, and the Greeks cried out for home. Achilles said nothing. "
+            "Again the Greeks called to him, and the Greeks wept. Achilles turned away. Achilles said: no. "
+            "Patroclus sighed. Patroclus said they should go, because the Greeks said so. Patroclus walked off.")
+    assert [c.name for c in discover(text)] == ["Achilles", "Patroclus"]

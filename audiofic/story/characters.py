@@ -327,6 +327,9 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
             names.add(trimmed)
     for name in list(names):
         total = mentions.get(name, 0) + speaking.get(name, 0)
+        if name.endswith("s") and " " not in name and 2 * len(re.findall(rf"\bthe\s+{re.escape(name)}\b", text)) >= total:
+            names.discard(name)  # "the Greeks", "the Trojans": a people, not a person, even when they shout
+            continue
         if " " in name or speaking.get(name, 0) >= 2:
             continue
         if lowercase[name.lower()] >= 3 and 2 * lowercase[name.lower()] >= total:
@@ -335,6 +338,7 @@ def discover(text: str, min_mentions: int = 3) -> list[Character]:
             names.discard(name)  # "back to Sunnydale"
         elif name.endswith("s") and name[:-1] in names:
             names.discard(name)  # "Spikes": a possessive with its apostrophe lost
+
     for name, count in mentions.items():  # "Spike Spiegel", once, is Spike's full name
         parts = name.split()
         if count and len(parts) > 1 and parts[0] in names and not set(parts) & NOT_NAMES:
