@@ -542,3 +542,27 @@ def test_a_people_is_not_a_person_even_when_it_shouts():
             "Again the Greeks called to him, and the Greeks wept. Achilles turned away. Achilles said: no. "
             "Patroclus sighed. Patroclus said they should go, because the Greeks said so. Patroclus walked off.")
     assert [c.name for c in discover(text)] == ["Achilles", "Patroclus"]
+
+
+READER_SCENE = ("You push open the door of the café. Mara is behind the counter. Tobias sits at the window.\n\n"
+                '"Morning," you say.\n\n"You\'re early," Mara says. She sets down a cup.\n\n'
+                '"Couldn\'t sleep," you reply, and sit down across from Tobias.\n\n"Me neither," says Tobias.\n\n'
+                '"Coffee?" Mara asks.\n\n"Please," you say to Tobias.')
+
+
+def test_in_a_reader_insert_you_said_is_the_readers_line():
+    lines = said(READER_SCENE, PAIR + [Character("Reader", ["Y/N"])])
+    assert [s for t, s, _ in lines] == ["Reader", "Mara", "Reader", "Tobias", "Mara", "Reader"]
+    assert [r for t, s, r in lines if t in ("Morning,", "Please,")] == ["reader", "reader"]
+
+
+def test_a_first_render_casts_the_reader_of_a_reader_insert(tmp_path):
+    from conftest import script_records
+
+    story = tmp_path / "coffee.txt"
+    story.write_text("Title: Coffee\nAuthor: Wren\n\n" + READER_SCENE + "\n", "utf-8")
+    records = [r for r in script_records(story, "-o", tmp_path / "out") if r["kind"] == "dialogue"]
+    by_text = {r["text"]: r for r in records}
+    assert by_text["Morning,"]["speaker"] == by_text["Please,"]["speaker"] == "Reader"
+    assert len({r["voice"] for r in records if r["speaker"] == "Reader"} & {r["voice"] for r in records
+                                                                          if r["speaker"] != "Reader"}) == 0

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ..story.characters import Character, NameIndex, chat_sender, discover, infer_gender, name_gender, script_name
+from ..story.characters import (READER, Character, NameIndex, chat_sender, discover, infer_gender, name_gender,
+                                reader_character, script_name)
+from ..story.spoken import has_reader_insert
 from .config import Config
 from ..engines import Palette, get_engine
 from ..files import atomic_write
@@ -66,6 +68,9 @@ def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, fi
         known = {n for c in characters + seeded for n in c.names()}
         new = seeded + [found for found in discovered if not known & set(found.names())]
         new += chat_senders(work, characters + new)
+        reader = reader_character(body, has_reader_insert(body))
+        if reader and not any(c.name == READER or "Y/N" in c.aliases for c in characters + new):
+            new.append(reader)
     if not characters:
         # Afterwards the voices file is the cast, so a new chapter never re-attributes old
         # ones; newcomers are only reported.

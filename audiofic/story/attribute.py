@@ -61,7 +61,7 @@ _MALE_NOUNS = ("husband father papa dad brother son uncle boy man nephew grandfa
                "master host gentleman fellow lad").split()
 _NOUN_GENDER = {n: "female" for n in _FEMALE_NOUNS} | {n: "male" for n in _MALE_NOUNS}
 # "he", "she", "I", or a gendered description: "his wife", "the old man", "her father".
-_WHO = rf"(he|she|I|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
+_WHO = rf"(he|she|I|you|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
 # Someone the cast does not name, known by what they are: "said the guard", "a voice called".
 # Minor parts only: "the captain" or "the doctor" is as often a main character the cast names.
 _ROLES = ("guard guards waiter waitress bartender barman barmaid driver cabman coachman porter doorman footman butler "
@@ -100,6 +100,7 @@ _SENTENCE_END = re.compile(rf"(?<=[.!?;]){_ABBREVIATIONS}\s+")
 # more (explicit 0.98, first-person 1.00), medium about 4 in 5 (pronoun 0.80, vocative 0.82),
 # low 3 in 4 or less (turns 0.74, beat 0.67; a described speaker is one no cast voice is for).
 CONFIDENCE = {"override": "high", "chat": "high", "explicit": "high", "first-person": "high", "self": "high",
+              "reader": "high",
               "continued": "medium", "quoted": "medium", "pronoun": "medium", "vocative": "medium", "voice": "medium",
               "ranked": "medium", "beat": "low", "turns": "low", "pov": "low", "described": "low", "unknown": "none"}
 
@@ -426,7 +427,7 @@ def _explicit(turn: Turn, index: NameIndex, narrator: str | None) -> None:
         if tag:
             kind, who = tag
             if kind == "pronoun":
-                return _pronoun(turn, who, narrator)
+                return _pronoun(turn, who, narrator, index.reader)
             return _decide(turn, _described(who) if kind == "described" else who,
                            "described" if kind == "described" else "explicit")
 
@@ -544,10 +545,14 @@ def _decide(turn: Turn, speaker: str, rule: str) -> None:
     turn.speaker, turn.rule = speaker, rule
 
 
-def _pronoun(turn: Turn, word: str, narrator: str | None) -> None:
+def _pronoun(turn: Turn, word: str, narrator: str | None, reader: str | None = None) -> None:
     if word == "I":
         if narrator:
             _decide(turn, narrator, "first-person")
+        return
+    if word.lower() == "you":  # reader-insert: "you said" is the reader's line, never a named character's
+        if reader:
+            _decide(turn, reader, "reader")
         return
     word = word.lower()
     if word in ("he", "she"):

@@ -133,6 +133,16 @@ def name_variants(character: Character) -> list[str]:
     return list(dict.fromkeys(v for v in out if v))
 
 
+READER_NAMES = {"reader", "y/n", "you"}
+READER = "Reader"
+
+
+def reader_character(text: str, is_reader_insert: bool) -> Character | None:
+    """The reader of a reader-insert work (Y/N in it, or "you said" tags), as a cast member."""
+    tags = len(re.findall(rf"[,!?…—–-][\"”]\s+you\s+(?:\w+ly\s+)?(?:{'|'.join(SPEECH_VERBS)})\b", text))
+    return Character(READER, ["Y/N"]) if is_reader_insert or tags >= 2 else None
+
+
 class NameIndex:
     """Finds cast names in text, longest alias first; an alias shared by two characters is
     left ambiguous and resolved by the caller."""
@@ -140,6 +150,8 @@ class NameIndex:
     def __init__(self, cast: list[Character]):
         self.by_alias: dict[str, list[str]] = defaultdict(list)
         self.gender = {c.name: c.gender for c in cast}
+        # the reader of a reader-insert work: the one "you said" is (a character named so, or Y/N)
+        self.reader = next((c.name for c in cast if READER_NAMES & {n.casefold() for n in c.names()}), None)
         for c in cast:
             for alias in name_variants(c):
                 if c.name not in self.by_alias[alias]:
