@@ -566,3 +566,12 @@ def test_a_first_render_casts_the_reader_of_a_reader_insert(tmp_path):
     assert by_text["Morning,"]["speaker"] == by_text["Please,"]["speaker"] == "Reader"
     assert len({r["voice"] for r in records if r["speaker"] == "Reader"} & {r["voice"] for r in records
                                                                           if r["speaker"] != "Reader"}) == 0
+
+
+def test_a_relative_the_cast_does_not_name_is_never_a_named_character():
+    text = ('Tobias came in from the rain. Ines was by the fire with his mother.\n\n'
+            '"You\'re soaked," his mother said.\n\n"It\'s only rain," said Tobias.\n\n'
+            '"Sit down before you catch your death," said his mother.')
+    lines = said(text, PAIR)
+    assert [(s, r) for t, s, r in lines if t.startswith(("You're", "Sit"))] == [(None, "described")] * 2
+    assert lines[1][1] == "Tobias"

@@ -49,7 +49,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import rank
-from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, Character, NameIndex, chat_sender
+from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, TITLES, Character, NameIndex, chat_sender
 from ..model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
@@ -122,6 +122,7 @@ class Turn:
     pronoun: str | None = None  # gender named by a pronoun tag
     kin: str | None = None  # a relation the tag names: "mother" in "said her mother"
     kin_other: bool = False  # of the same sex as "her": somebody else than the one "her" is
+    kin_phrase: str | None = None  # "his mother": the tag's words, for a relative the cast does not name
     continues: bool = False
     addressees: list[str] = field(default_factory=list)
     lead_in: Segment | None = None  # the narration paragraph just before, for its tag only
@@ -561,6 +562,7 @@ def _pronoun(turn: Turn, word: str, narrator: str | None, reader: str | None = N
         turn.pronoun = _NOUN_GENDER.get(word.split()[-1])
         if word.split()[0] in ("his", "her", "their"):
             turn.kin = word.split()[-1]
+            turn.kin_phrase = word
             # "her mother", "his brother": the one "her" or "his" is, is not the speaker
             turn.kin_other = {"his": "male", "her": "female"}.get(word.split()[0]) == turn.pronoun
 
@@ -599,6 +601,10 @@ def _resolve_pronoun(position: int, turns: list[Turn], mentions, genders: dict[s
         titled = {n for n in genders if _title_fits(n, turn.kin)}
         if titled:  # and, where the cast writes titles, a mother is a "Mrs."
             genders = {n: g for n, g in genders.items() if n in titled}
+        elif turn.kin_phrase and not any(n.split()[0] in TITLES for n in index.gender):
+            # "his mother", in a cast that writes no titles (as fans write theirs): a relative the
+            # cast does not name, never the named woman who happens to be in the scene
+            return _decide(turn, _described(turn.kin_phrase), "described")
         actors = [a for a in actors if a in genders]
     if actors:
         return _decide(turn, actors[0], "pronoun")
