@@ -575,3 +575,13 @@ def test_a_relative_the_cast_does_not_name_is_never_a_named_character():
     lines = said(text, PAIR)
     assert [(s, r) for t, s, r in lines if t.startswith(("You're", "Sit"))] == [(None, "described")] * 2
     assert lines[1][1] == "Tobias"
+
+
+def test_a_man_in_a_scene_told_from_another_mans_head_is_still_a_man():
+    from audiofic.story.characters import infer_genders
+
+    text = ("Tobias walked along the quay and he thought about the boats. He was tired; he wanted sleep, and he "
+            "kept walking. Corvin waited at the end of the pier, and he waved. He had the nets. ") * 12
+    text += "Mara watched them from the window. She shook her head. "
+    genders = infer_genders(["Tobias", "Corvin", "Mara"], text)
+    assert (genders["Tobias"], genders["Corvin"]) == ("male", "male")

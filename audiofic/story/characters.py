@@ -204,6 +204,7 @@ def infer_gender(name: str, text: str) -> str:
 
 _OBJECT_BEFORE = re.compile(r"\b(?!(?:and|but|then|while|when|as|so|because|if|or|until|that|where)\b)[a-z]+\s+$")
 SCENE = 20_000  # characters: about a scene or a chapter, where one point of view holds
+POV_DISCOUNT = 4  # the most the point-of-view character's pronouns are discounted for everyone else
 
 
 def infer_genders(names: list[str], text: str, evidence: dict[str, tuple[int, int]] | None = None) -> dict[str, str]:
@@ -261,8 +262,9 @@ def infer_genders(names: list[str], text: str, evidence: dict[str, tuple[int, in
             if scene not in by_scene:
                 continue
             male, female = by_scene[scene]
-            if pov and name != pov:
-                male, female = (male, female * he / she) if dominant == "female" else (male * she / he, female)
+            if pov and name != pov:  # by at most POV_DISCOUNT: a scene of men is no proof against a man
+                male, female = ((male, female * max(he / she, 1 / POV_DISCOUNT)) if dominant == "female"
+                                else (male * max(she / he, 1 / POV_DISCOUNT), female))
             weighed[name][0] += male
             weighed[name][1] += female
     return genders | {name: _judge(*weighed[name]) for name in scenes}
