@@ -154,16 +154,16 @@ def load_config(*layers: Path | None) -> Config:
     return dataclasses.replace(parse(raw), origins=origins)
 
 
+def voice_tables(layer: dict) -> list[tuple[str, dict]]:
+    """Every table of a layer that can name a voice and an engine, with its label: "[narrator]",
+    "[characters.'Mara']"."""
+    tables = [(f"[{role}]", layer.get(role) or {}) for role in ROLES]
+    return tables + [(character_label(name), entry) for name, entry in (layer.get("characters") or {}).items()]
+
+
 def _voice_origins(layer: dict, path: Path, origins: dict[str, str]) -> dict[str, str]:
     """Which file set each voice, so a bad one is reported where it can be fixed."""
-    found = dict(origins)
-    for role in ROLES:
-        if "voice" in (layer.get(role) or {}):
-            found[f"[{role}]"] = str(path)
-    for name, entry in (layer.get("characters") or {}).items():
-        if "voice" in entry:
-            found[character_label(name)] = str(path)
-    return found
+    return origins | {label: str(path) for label, table in voice_tables(layer) if "voice" in table}
 
 
 def character_label(name: str) -> str:
@@ -193,9 +193,8 @@ def trusted_engines(voices: Path | None) -> set[str]:
     and those the AUDIOFIC_ENGINES variable names (comma-separated `module:Class` or `module`)."""
     trusted = {name.strip() for name in os.environ.get(TRUSTED_ENGINES_VARIABLE, "").split(",") if name.strip()}
     if voices is not None:
-        layer = read_layer(voices)
-        tables = [layer.get(role) or {} for role in ROLES] + list((layer.get("characters") or {}).values())
-        trusted |= {table["engine"] for table in tables if ":" in str(table.get("engine", ""))}
+        trusted |= {table["engine"] for _label, table in voice_tables(read_layer(voices))
+                    if ":" in str(table.get("engine", ""))}
     return trusted
 
 
@@ -203,9 +202,7 @@ def refuse_untrusted_engines(layer: dict, where: Path, trusted: set[str]) -> Non
     """A work's own voices file is data, never code: fans share cast files, and a render reads
     the work's file by itself. An engine it names by `module:Class` must also be given on the
     command line (--voices) or in AUDIOFIC_ENGINES; checked before anything is loaded."""
-    tables = [(f"[{role}]", layer.get(role) or {}) for role in ROLES]
-    tables += [(f"[characters.{name!r}]", entry) for name, entry in (layer.get("characters") or {}).items()]
-    for label, table in tables:
+    for label, table in voice_tables(layer):
         engine = str(table.get("engine", ""))
         if ":" in engine and engine not in trusted and engine.partition(":")[0] not in trusted:
             raise AudioficError(f"{where}: {label} engine {engine!r} is code, and a voices file is data: name an "
