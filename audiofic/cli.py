@@ -286,12 +286,15 @@ def info(file, fmt):
 @notes_option
 @title_option
 @author_option
+@click.option("--audition", is_flag=True,
+              help="Also write one short WAV per cast member, each reading one of their own lines, "
+                   "into OUTPUT/<work>/audition/ (numbered in cast order).")
 @friendly
-def cast(file, **given):
+def cast(file, audition, **given):
     """Print FILE's cast: name, aliases, gender, lines, words and voice."""
     from .run.plan import prepare
 
-    ready = prepare(file, options_from(given), find_new=True, check_voices=False)
+    ready = prepare(file, options_from(given), find_new=True, check_voices=audition)
     work, casting = ready.work, ready.casting
     from .casting.cast import cast_notes
 
@@ -309,6 +312,11 @@ def cast(file, **given):
     if casting.new:
         names = ", ".join(c.name for c in casting.new[:12])
         click.echo(f"in the text but without a voice (give one a voice in the voices file to cast them): {names}")
+    if audition:
+        from .run.audition import audition as write_audition
+
+        files = write_audition(ready, ready.out_dir / "audition")
+        click.echo(f"audition: {len(files)} files in {ready.out_dir / 'audition'}")
 
 
 @main.command()
@@ -355,10 +363,25 @@ def words(file, voices, output, show_all):
 @main.command()
 @click.option("--engine", help="Only this engine's voices (pyttsx3, piper, kokoro, or module:Class).")
 @click.option("--language", "-l", help="Only voices for this language code prefix (e.g. en).")
+@click.option("--sample", "sample_voice", metavar="VOICE",
+              help="Write a short sample of VOICE (of --engine, pyttsx3 unless given) instead of the list.")
+@click.option("--out", "sample_out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where --sample writes its WAV [default: sample-VOICE.wav here].")
 @friendly
-def voices(engine, language):
+def voices(engine, language, sample_voice, sample_out):
     """List the voices the installed engines offer, with gender (use the id in a voices file)."""
     from .engines import builtin_engines, get_engine
+
+    if sample_voice:
+        from .model import Voice
+        from .publish.tag import safe_filename
+        from .run.audition import sample
+
+        chosen = get_engine(engine or "pyttsx3")
+        voice = Voice(engine or "pyttsx3", sample_voice, 155.0, chosen.default_pitch, 1.0)
+        path = sample(voice, sample_out or Path(safe_filename(f"sample-{sample_voice}") + ".wav"))
+        click.echo(str(path))
+        return
 
     for name in [engine] if engine else builtin_engines():
         try:
