@@ -585,3 +585,19 @@ def test_a_man_in_a_scene_told_from_another_mans_head_is_still_a_man():
     text += "Mara watched them from the window. She shook her head. "
     genders = infer_genders(["Tobias", "Corvin", "Mara"], text)
     assert (genders["Tobias"], genders["Corvin"]) == ("male", "male")
+
+
+def test_a_first_render_gives_a_described_speaker_of_several_lines_a_voice_of_their_own(tmp_path):
+    from conftest import script_records
+
+    story = tmp_path / "gate.txt"
+    story.write_text("Title: The Gate\nAuthor: Wren\n\n"
+                     'Tobias and Mara reached the gate at midnight. Mara knocked. Tobias waited.\n\n'
+                     '"Halt! Who goes there?" cried the old guard.\n\n"Friends," said Mara.\n\n'
+                     '"Friends of whom?" asked the old guard.\n\n"Of the king," said Tobias.\n\n'
+                     '"Then pass," said the old guard.\n', "utf-8")
+    lines = [r for r in script_records(story, "-o", tmp_path / "out") if r["kind"] == "dialogue"]
+    guard = [r for r in lines if r["speaker"] == "the old guard"]
+    assert len(guard) == 3
+    others = {r["voice"] for r in lines if r["speaker"] != "the old guard"}
+    assert len({r["voice"] for r in guard}) == 1 and guard[0]["voice"] not in others

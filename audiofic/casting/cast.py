@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ..story.characters import (READER, Character, NameIndex, chat_sender, discover, infer_gender, name_gender,
-                                reader_character, script_name)
+from ..story.characters import (READER, Character, NameIndex, chat_sender, described_gender, discover, infer_gender,
+                                name_gender, reader_character, script_name)
 from ..story.spoken import has_reader_insert
 from .config import Config
 from ..engines import Palette, get_engine
@@ -79,7 +79,7 @@ def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, fi
 
 
 def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config,
-              series: tuple[Character, ...] = ()) -> Casting:
+              series: tuple[Character, ...] = (), described: list[Character] | None = None) -> Casting:
     """A voice for everyone the attributed work hears. On a first render a name that never
     speaks needs no voice (it is listed, not cast), and a gender the pronouns left open is the
     one the first name usually has."""
@@ -89,9 +89,26 @@ def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config,
     if cast.first_render:
         characters = [c if c.gender != "unknown" else dataclasses.replace(c, gender=name_gender(c.name))
                       for c in characters]
+    characters += described or []
     warn_about_pins(work, characters, config.overrides)
     entries = cast_voices(work, characters, config, narrator, series)
     return Casting(characters, narrator, entries, silent + cast.new, heard=cast.characters)
+
+
+DESCRIBED_LINES = 2  # a described speaker heard this often gets a voice of their own
+
+
+def described_speakers(described: dict[tuple[int, int], str], cast: Cast) -> list[Character]:
+    """Those known only by a description ("the drunken buffoon", "his mother") who speak several
+    lines (`described`: attribution's description of each such line): on a first render, a
+    voice of their own, never a named character's or the one shared [dialogue] voice. Later the
+    cast file names them."""
+    if not cast.first_render:
+        return []
+    heard = Counter(described.values())
+    known = {c.name for c in cast.characters}
+    return [Character(name, [], described_gender(name)) for name, count in heard.items()
+            if count >= DESCRIBED_LINES and name not in known]
 
 
 def cast_notes(entries: list[CastEntry], few: int = 2) -> dict[str, list[str]]:

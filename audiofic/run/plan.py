@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
-from ..casting.cast import Casting, cast_work, find_cast, voice_for
+from ..casting.cast import Casting, cast_work, described_speakers, find_cast, voice_for
 from ..casting.config import Config, character_label, load_layers, series_cast
 from ..engines import get_engine
 from ..errors import AudioficError
@@ -121,9 +121,10 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms)
     cast = find_cast(work, config, user_cast, find_new)
     attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
-    work = attribution.apply(work)
+    described = described_speakers(attribution.described, cast)  # "the drunken buffoon", heard often
+    work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
     series = series_cast(options.output, out_dir, work.series, options.cast_from)
-    casting = cast_work(work, cast, attribution.narrator, config, series)
+    casting = cast_work(work, cast, attribution.narrator, config, series, described)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
     return Prepared(work, out_dir, config, casting, the_plan, selected)

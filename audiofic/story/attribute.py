@@ -49,17 +49,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import rank
-from .characters import REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, TITLES, Character, NameIndex, chat_sender
+from .characters import (NOUN_GENDER, REPLY_GESTURES, SPEECH_VERB_SET, SPEECH_VERBS, TITLES, Character, NameIndex,
+                         chat_sender)
 from ..model import DIALOGUE, HEADING, NARRATION, Segment, Work
 
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
 _ADVERB = r"(?:\w+ly\s+|again\s+|then\s+|now\s+|at\s+last\s+|at\s+once\s+|softly\s+|quietly\s+)"
 _VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?:and\s+|then\s+)?{_ADVERB}?{_VERB}\b[\s,]*{_ADVERB}?(?:to\s+\w+\s+)?", re.I)
-_FEMALE_NOUNS = ("wife lady mother mama mamma mum mom sister daughter aunt girl woman niece grandmother "
-                 "bride widow queen princess maid mistress hostess governess").split()
-_MALE_NOUNS = ("husband father papa dad brother son uncle boy man nephew grandfather groom king prince "
-               "master host gentleman fellow lad").split()
-_NOUN_GENDER = {n: "female" for n in _FEMALE_NOUNS} | {n: "male" for n in _MALE_NOUNS}
+_NOUN_GENDER = NOUN_GENDER
 # "he", "she", "I", or a gendered description: "his wife", "the old man", "her father".
 _WHO = rf"(he|she|I|you|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
 # Someone the cast does not name, known by what they are: "said the guard", "a voice called".
@@ -152,15 +149,20 @@ class Attribution:
 
     narrator: str | None
     lines: dict[tuple[int, int], tuple[str | None, str | None]]
+    described: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)  # "the drunken buffoon"
 
-    def apply(self, work: Work) -> Work:
-        """The work with every decided segment's speaker and rule set: a new Work."""
+    def apply(self, work: Work, voiced: set[str] = frozenset()) -> Work:
+        """The work with every decided segment's speaker and rule set: a new Work. A described
+        speaker is named on their lines only where casting gives them a voice (`voiced`)."""
         chapters = []
         for c, chapter in enumerate(work.chapters):
-            segments = [dataclasses.replace(seg, speaker=self.lines[c, i][0], rule=self.lines[c, i][1])
+            segments = [dataclasses.replace(seg, speaker=self._speaker(c, i, voiced), rule=self.lines[c, i][1])
                         if (c, i) in self.lines else seg for i, seg in enumerate(chapter.segments)]
             chapters.append(dataclasses.replace(chapter, segments=segments))
         return dataclasses.replace(work, chapters=chapters)
+
+    def _speaker(self, c: int, i: int, voiced: set[str] = frozenset()) -> str | None:
+        return self.described[c, i] if self.described.get((c, i)) in voiced else self.lines[c, i][0]
 
 
 @dataclass
@@ -303,7 +305,7 @@ def _ranked(sieve: _Sieve, collect: list | None) -> None:
 def _verdicts(sieve: _Sieve, overrides: dict[tuple[int, int], str]) -> Attribution:
     """Each turn's speaker on its dialogue segments (a quote with its own tag keeps it; scare
     quotes are nobody's), thoughts to the point-of-view character, and the user's pins last."""
-    decided, work = sieve.decided, sieve.work
+    decided, work, described = sieve.decided, sieve.work, {}
     for chapter in work.chapters:  # *italic thoughts* are the point-of-view character's
         for seg in chapter.segments:
             if seg.style == "thought":
@@ -311,8 +313,10 @@ def _verdicts(sieve: _Sieve, overrides: dict[tuple[int, int], str]) -> Attributi
                                                                              work.source)
                 decided[id(seg)] = (who, decided.get(id(seg), (seg.speaker, seg.rule))[1])
     for turn in sieve.turns:
+        description = None
         if turn.speaker and turn.speaker.startswith(DESCRIBED_MARK):  # "the guard": a distinct speaker no
-            turn.speaker, turn.rule = None, "described"              # cast voice is for: the dialogue voice
+            description = turn.speaker[1:]                              # cast name is for: the dialogue voice,
+            turn.speaker, turn.rule = None, "described"                 # or one of their own (Attribution.apply)
         for seg in turn.dialogue:
             verdict = (turn.speaker, turn.rule if turn.speaker or turn.rule == "described" else "unknown")
             if _quoted_words(seg, turn) or _NARRATION_IN_QUOTES.match(seg.text):
@@ -320,14 +324,18 @@ def _verdicts(sieve: _Sieve, overrides: dict[tuple[int, int], str]) -> Attributi
             elif (own := _own_tag(turn, seg, sieve.index)) and own != turn.speaker:
                 verdict = (own, "explicit")  # two speakers in one paragraph, each tagged
             decided[id(seg)] = verdict
-    lines = {}
+            if description and verdict == (None, "described"):
+                described[id(seg)] = description
+    lines, descriptions = {}, {}
     for c, chapter in enumerate(work.chapters):
         for i, seg in enumerate(chapter.segments):
             if id(seg) in decided:
                 lines[c, i] = decided[id(seg)]
+            if id(seg) in described:
+                descriptions[c, i] = described[id(seg)]
             if (c + 1, i) in overrides and seg.kind == DIALOGUE:
                 lines[c, i] = (overrides[c + 1, i], "override")
-    return Attribution(sieve.narrator, lines)
+    return Attribution(sieve.narrator, lines, descriptions)
 
 
 def _turns(work: Work, decided: dict[int, tuple[str | None, str | None]]) -> list[Turn]:
@@ -539,7 +547,7 @@ def _tag_subject(clause: str, index: NameIndex) -> tuple[str, str] | None:
 
 def _described(phrase: str) -> str:
     """The speaker a description names, as a name no cast member has: "the guard"."""
-    return DESCRIBED_MARK + re.sub(r"^(?:an?|another|one\s+of\s+the)\s+", "the ", " ".join(phrase.lower().split()))
+    return DESCRIBED_MARK + re.sub(r"^(?:an?|another|some|one\s+of\s+the)\s+", "the ", " ".join(phrase.lower().split()))
 
 
 def _decide(turn: Turn, speaker: str, rule: str) -> None:

@@ -133,6 +133,18 @@ def name_variants(character: Character) -> list[str]:
     return list(dict.fromkeys(v for v in out if v))
 
 
+FEMALE_NOUNS = ("wife lady mother mama mamma mum mom sister daughter aunt girl woman niece grandmother "
+                "bride widow queen princess maid mistress hostess governess").split()
+MALE_NOUNS = ("husband father papa dad brother son uncle boy man nephew grandfather groom king prince "
+              "master host gentleman fellow lad").split()
+NOUN_GENDER = {n: "female" for n in FEMALE_NOUNS} | {n: "male" for n in MALE_NOUNS}
+
+
+def described_gender(description: str) -> str:
+    """"the old man" is a man, "his mother" a woman, "the drunken buffoon" unknown."""
+    return NOUN_GENDER.get(description.split()[-1].lower(), "unknown") if description.split() else "unknown"
+
+
 READER_NAMES = {"reader", "y/n", "you"}
 READER = "Reader"
 
