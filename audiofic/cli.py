@@ -12,6 +12,7 @@ import time
 import warnings
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from . import __version__
 from .errors import AudioficError, one_line
 from .publish.formats import FORMATS
 from .run.plan import Options
+
+if TYPE_CHECKING:
+    from .run.job import Progress
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -245,15 +249,16 @@ def info(file, fmt):
 
     work = ingest(file)
     chapters = [c for c in work.chapters if c.kind == "chapter"]
+    counts = [count_words(c.text) for c in chapters]
     record = {
         "title": work.title, "authors": work.authors, "fandoms": work.fandoms, "rating": work.rating,
         "language": work.language, "characters": work.characters, "relationships": work.relationships,
         "tags": work.tags, "warnings": work.warnings, "categories": work.categories, "series": work.series,
         "series_part": work.series_part, "published": work.published, "updated": work.updated,
         "url": work.url, "summary": work.summary,
-        "words": work.words if work.words is not None else sum(count_words(c.text) for c in chapters),
+        "words": work.words if work.words is not None else sum(counts),
         "chapters_total": work.chapters_total, "complete": work.complete,
-        "chapters": [{"number": i, "title": c.title, "words": count_words(c.text)} for i, c in enumerate(chapters, 1)],
+        "chapters": [{"number": i, "title": c.title, "words": n} for i, (c, n) in enumerate(zip(chapters, counts), 1)],
         "reader_insert": any(has_reader_insert(c.text) for c in chapters),
     }
     if fmt == "json":
@@ -296,10 +301,10 @@ def cast(file, audition, **given):
 
     ready = prepare(file, options_from(given), find_new=True, check_voices=audition)
     work, casting = ready.work, ready.casting
-    from .casting.cast import cast_notes
+    from .casting.cast import cast_notes, gender_reasons
 
     notes_for = cast_notes(list(casting.entries.values()))
-    why = gender_evidence(work, casting)
+    why = gender_reasons(work, casting)
     click.echo(f"{'name':<24} {'gender':<8} {'why':<14} {'lines':>5} {'words':>6}  {'voice':<22} aliases (merged)")
     for entry in sorted(casting.entries.values(), key=lambda e: (-e.lines, e.character.name)):
         c, v = entry.character, entry.voice
@@ -466,29 +471,6 @@ def count_words(text: str) -> int:
     return sum(1 for _ in re.finditer(r"\S+", text))
 
 
-def gender_evidence(work, casting) -> dict[str, str]:
-    """Why each character has the gender they have: a title, the "he"s and "she"s after their
-    names across the work, what the first name usually is, or the voices file."""
-    from .story.characters import MALE_TITLES, FEMALE_TITLES, infer_genders, name_gender
-
-    counts: dict[str, tuple[int, int]] = {}
-    names = [name for c in casting.characters for name in c.names()]
-    infer_genders(names, "\n\n".join(chapter.text for chapter in work.chapters), counts)
-    why = {}
-    for c in casting.characters:
-        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
-        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
-        if c.name.split()[0] in MALE_TITLES | FEMALE_TITLES:
-            why[c.name] = "title"
-        elif c.gender != "unknown" and (he or she) and (c.gender == "male") == (he > she):
-            why[c.name] = f"he {he}, she {she}"
-        elif c.gender != "unknown" and c.gender == name_gender(c.name):
-            why[c.name] = "first name"
-        else:
-            why[c.name] = f"he {he}, she {she}" if he or she else ("voices file" if c.gender != "unknown" else "-")
-    return why
-
-
 @contextlib.contextmanager
 def terminal_progress():
     """A progress line on a terminal's stderr (None elsewhere), cleared however the run ends."""
@@ -507,7 +489,7 @@ class TerminalProgress:
         self._last = 0.0
         self._shown = False
 
-    def __call__(self, state: "Progress") -> None:
+    def __call__(self, state: Progress) -> None:
         now = time.monotonic()
         if now - self._last < 0.2 and state.segments_done < state.segments_total:
             return

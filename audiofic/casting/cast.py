@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ..story.characters import (READER, Character, NameIndex, chat_sender, described_gender, discover, infer_gender,
-                                name_gender, reader_character, script_name)
+from ..story.characters import (FEMALE_TITLES, MALE_TITLES, READER, Character, NameIndex, chat_sender,
+                                described_gender, discover, infer_gender, infer_genders, name_gender,
+                                reader_character, script_name)
 from ..story.spoken import has_reader_insert
 from .config import Config
 from ..engines import Palette, get_engine
@@ -109,6 +110,27 @@ def described_speakers(described: dict[tuple[int, int], str], cast: Cast) -> lis
     known = {c.name for c in cast.characters}
     return [Character(name, [], described_gender(name)) for name, count in heard.items()
             if count >= DESCRIBED_LINES and name not in known]
+
+
+def gender_reasons(work: Work, casting: Casting) -> dict[str, str]:
+    """Why each character has the gender they have: a title, the "he"s and "she"s after their
+    names across the work, what the first name usually is, or the voices file."""
+    counts: dict[str, tuple[int, int]] = {}
+    names = [name for c in casting.characters for name in c.names()]
+    infer_genders(names, "\n\n".join(chapter.text for chapter in work.chapters), counts)
+    why = {}
+    for c in casting.characters:
+        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
+        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
+        if c.name.split()[0] in MALE_TITLES | FEMALE_TITLES:
+            why[c.name] = "title"
+        elif c.gender != "unknown" and (he or she) and (c.gender == "male") == (he > she):
+            why[c.name] = f"he {he}, she {she}"
+        elif c.gender != "unknown" and c.gender == name_gender(c.name):
+            why[c.name] = "first name"
+        else:
+            why[c.name] = f"he {he}, she {she}" if he or she else ("voices file" if c.gender != "unknown" else "-")
+    return why
 
 
 def cast_notes(entries: list[CastEntry], few: int = 2) -> dict[str, list[str]]:

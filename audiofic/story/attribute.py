@@ -21,13 +21,17 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                name is the other's)
   pov          a line nothing else decides, in a scene told from one character's head (its
                "he"s or "she"s at least twice the other kind): that character's (thoughts, mostly)
-  described    a speaker known by a description ("cried the guard", "a voice called"): someone
-               the cast does not name; turn-taking counts them, the dialogue voice reads them
+  described    a speaker known by a description ("cried the guard", "a voice called", "his mother"
+               in a cast without titles), or a stranger the narration brings in just before an
+               exchange ("some drunken buffoon"): someone the cast does not name; turn-taking
+               counts them; the dialogue voice reads them, or one of their own where casting
+               gives them one (Attribution.described, Attribution.apply)
   unknown      nothing supports a guess: the generic dialogue voice reads it
 
   voice        whose voice the narration hears: "Angel's voice was soft", "she heard Xander sigh"
                ("she heard Angel's voice" before a line: Angel said the line before it)
   self         the line says who speaks: "It's me, Willow."
+  reader       "you said" in a reader-insert work: the reader (a cast member called Reader or Y/N)
   quoted       a few words quoted inside a sentence of narration (scare quotes), or narration
                caught between quote marks never closed ("…, she concluded."): the narrator's
   chat         a chat or text-message log's `Sender: message` line: its sender (segment.py)
@@ -56,9 +60,8 @@ from ..model import DIALOGUE, HEADING, NARRATION, Segment, Work
 _VERB = "(?:" + "|".join(v.replace(" ", r"\s+") for v in sorted(set(SPEECH_VERBS), key=len, reverse=True)) + ")"
 _ADVERB = r"(?:\w+ly\s+|again\s+|then\s+|now\s+|at\s+last\s+|at\s+once\s+|softly\s+|quietly\s+)"
 _VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?:and\s+|then\s+)?{_ADVERB}?{_VERB}\b[\s,]*{_ADVERB}?(?:to\s+\w+\s+)?", re.I)
-_NOUN_GENDER = NOUN_GENDER
 # "he", "she", "I", or a gendered description: "his wife", "the old man", "her father".
-_WHO = rf"(he|she|I|you|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(_NOUN_GENDER)}))"
+_WHO = rf"(he|she|I|you|(?:his|her|their|my|the|a|an)\s+(?:\w+\s+)?(?:{'|'.join(NOUN_GENDER)}))"
 # Someone the cast does not name, known by what they are: "said the guard", "a voice called".
 # Minor parts only: "the captain" or "the doctor" is as often a main character the cast names.
 _ROLES = ("guard guards waiter waitress bartender barman barmaid driver cabman coachman porter doorman footman butler "
@@ -567,7 +570,7 @@ def _pronoun(turn: Turn, word: str, narrator: str | None, reader: str | None = N
     if word in ("he", "she"):
         turn.pronoun = "male" if word == "he" else "female"
     else:
-        turn.pronoun = _NOUN_GENDER.get(word.split()[-1])
+        turn.pronoun = NOUN_GENDER.get(word.split()[-1])
         if word.split()[0] in ("his", "her", "their"):
             turn.kin = word.split()[-1]
             turn.kin_phrase = word
