@@ -71,7 +71,7 @@ def main():
     \b
     audiofic render story.txt               one tagged MP3 per chapter in output/<work>/
     audiofic render story.txt --chapter 3   only chapter 3
-    audiofic render story.txt --voices neural   neural voices (Piper narrator, Kokoro cast)
+    audiofic render story.txt --voices classic  espeak-ng instead of the natural voices
     audiofic script story.txt               how it will be read, segment by segment
     audiofic shelf downloads/ -o shelf     many works, one cache (--ray for a cluster)
     audiofic words story.txt                names and rare words, and how they are said
@@ -84,7 +84,7 @@ title_option = click.option("--title", help="Use this work title instead of the 
 author_option = click.option("--author", help="Use this author instead of the file's.")
 voices_option = click.option(
     "--voices", "voices", type=click.Path(path_type=Path),
-    help="A voices TOML file layered over the defaults, or a shipped preset: neural."
+    help="A voices TOML file layered over the defaults, or a shipped preset: classic (espeak-ng), hibari, neural."
 )
 notes_option = click.option(
     "--notes", type=click.Choice(["skip", "read", "separate"]), default="skip", show_default=True,
@@ -123,6 +123,9 @@ def rendering_options(output_help: str, cache_help: str):
         notes_option,
         summary_option,
         cast_from_option,
+        click.option("--recast", is_flag=True,
+                     help="Cast every character again from today's voices, setting aside the voices in the "
+                          "work's voices.toml (names, aliases and genders stay; the old file is kept as .bak)."),
     ]
 
     def decorate(fn):
@@ -157,6 +160,9 @@ def render(file, **given):
     with terminal_progress() as progress:
         report = do_render(file, options_from(given), progress)
     click.echo(f"{report.out_dir}: {report.line()}")
+    if report.voices:
+        click.echo(f"voices: {report.voices}\n  change one in {report.out_dir / 'voices.toml'} (`audiofic voices` lists "
+                   "them); --voices classic reads with espeak-ng; --recast casts again from the defaults")
 
 
 @main.command()
@@ -413,6 +419,25 @@ def voices(engine, language, sample_voice, sample_out):
                 click.echo(f"{voice_id:<30} {'cast voice':<30} {language or 'en':<10} {gender}")
         notes = eng.notes()
         click.echo(f"{shown} voices." + (f" {notes}" if notes else "") + "\n")
+    if not engine:
+        _echo_default_voices()
+
+
+def _echo_default_voices() -> None:
+    """Which voices a render in English uses when the user names none."""
+    from .casting.cast import cast_palette
+    from .casting.config import DEFAULT_VOICES_VARIABLE, default_voices, load_config
+
+    preset = default_voices("en", None)
+    config = load_config(preset)
+    palette = cast_palette(config)
+    click.echo(f"An English work is read, unless its voices file says otherwise, by "
+               f"{'the natural voices' if preset else 'espeak-ng (classic)'}:")
+    click.echo(f"  narrator {config.narrator.engine}/{config.narrator.voice}; unknown speakers "
+               f"{config.dialogue.engine}/{config.dialogue.voice}")
+    for gender, voices in (("women", palette.female), ("men", palette.male), ("others", palette.neutral)):
+        click.echo(f"  {gender}: {', '.join(voices) or '-'}")
+    click.echo(f"  --voices classic (or {DEFAULT_VOICES_VARIABLE}=classic) reads with espeak-ng; other languages always do.")
 
 
 @main.command()

@@ -36,6 +36,23 @@ def _in_a_temporary_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _classic_voices(monkeypatch):
+    """Tests that are not about voices read with espeak-ng (fast, and what they were written
+    for); a test of the default voices takes the `natural_voices` fixture."""
+    monkeypatch.setenv("AUDIOFIC_VOICES", "classic")
+
+
+@pytest.fixture
+def natural_voices(monkeypatch):
+    """audiofic's own default voices: natural (neural) ones where the neural extra is installed."""
+    from audiofic.casting.config import natural_voices_installed
+
+    if not natural_voices_installed():
+        pytest.skip("the neural extra is not installed")
+    monkeypatch.delenv("AUDIOFIC_VOICES", raising=False)
+
+
 def script_records(*args, env=None) -> list[dict]:
     """`audiofic script ARGS --format jsonl`, which must succeed, as one dict per segment."""
     result = run_cli("script", *args, "--format", "jsonl", env=env)

@@ -2,8 +2,9 @@
 
 Automatic casting gives each speaking character a voice distinct from the narrator, from the
 generic dialogue voice and from the other main characters, matching gender where known; the
-most frequent speakers get the most distinct voices. The voices come from the engine's own
-palette. Stability across renders comes from the work's voices.toml, which records every
+most frequent speakers get the most distinct voices. The voices come from the voices file's
+[palette] (voices of several engines, by gender, best first) when the dialogue voice's engine is
+one of its engines, else from the dialogue engine's own palette. Stability across renders comes from the work's voices.toml, which records every
 choice and is read back next time.
 """
 
@@ -22,8 +23,9 @@ from ..story.characters import (FEMALE_TITLES, MALE_TITLES, READER, Character, N
                                 described_gender, discover, infer_gender, infer_genders, name_gender,
                                 reader_character, script_name)
 from ..story.spoken import has_reader_insert
-from .config import Config
+from .config import Config, shipped
 from ..engines import Palette, get_engine
+from ..errors import AudioficError
 from ..files import atomic_write
 from ..model import DIALOGUE, Segment, Voice, Work
 
@@ -211,15 +213,15 @@ def speaking_counts(work: Work) -> tuple[Counter, Counter]:
 def cast_voices(work: Work, characters: list[Character], config: Config,
                 narrator: str | None = None, series: tuple[Character, ...] = ()) -> dict[str, CastEntry]:
     """A voice for every character: the one the voices file gives, else the one they had in the
-    series' other works, else a free one from the dialogue engine's palette (never one the
-    series gave somebody else). A first-person narrator character speaks in the narrator's
-    voice, as a human reader would."""
+    series' other works, else a free one from the palette (never one the series gave somebody
+    else). A first-person narrator character speaks in the narrator's voice, as a human reader
+    would."""
     lines, words = speaking_counts(work)
     base = config.dialogue
-    engine = get_engine(base.engine)
-    taken = {config.narrator.voice, base.voice} | {c.voice.voice for c in characters + list(series) if c.voice.voice}
+    palette = cast_palette(config)
+    taken = {_qualified(config.narrator.engine, config.narrator.voice), _qualified(base.engine, base.voice)}
+    taken |= {_qualified(c.voice.engine or base.engine, c.voice.voice) for c in characters + list(series) if c.voice.voice}
     used: Counter = Counter()
-    palette = engine.palette(get_engine(config.narrator.engine).language_of(config.narrator.voice))
     entries = {}
     ordered = sorted(characters, key=lambda c: (-lines[c.name], characters.index(c)))
     for character in ordered:
@@ -229,16 +231,66 @@ def cast_voices(work: Work, characters: list[Character], config: Config,
         if "voice" not in chosen and (before := _same_person(character, series)):
             chosen = before.voice.given() | chosen
         if "voice" not in chosen:
-            chosen.update(_pick(character.gender, taken, used, palette, engine.default_pitch))
+            chosen.update(_pick(character.gender, taken, used, palette))
+        engine = chosen.get("engine", base.engine)
         voice = Voice(
-            engine=chosen.get("engine", base.engine),
+            engine=engine,
             voice=chosen["voice"],
             rate=float(chosen.get("rate", base.rate)),
-            pitch=float(chosen.get("pitch", get_engine(chosen.get("engine", base.engine)).default_pitch)),
+            pitch=float(chosen.get("pitch", get_engine(engine).default_pitch)),
             volume=float(chosen.get("volume", base.volume)),
         )
         entries[character.name] = CastEntry(character, lines[character.name], words[character.name], voice)
     return entries
+
+
+def cast_palette(config: Config) -> Palette:
+    """The voices to cast from, as "engine/voice": the voices file's [palette] when the dialogue
+    voice's engine is among its engines (so a file that changes the dialogue engine, such as
+    `--voices classic`, casts from that engine), else the dialogue engine's own palette."""
+    given = config.palette
+    engines = {entry.partition("/")[0] for voices in given.values() for entry in voices}
+    if config.dialogue.engine in engines:
+        usable = {gender: tuple(v for v in given.get(gender, ()) if _installed(v)) for gender in ("female", "male", "neutral")}
+        if any(usable.values()):
+            return Palette(usable["female"], usable["male"], usable["neutral"] or usable["female"] + usable["male"])
+    engine = config.dialogue.engine
+    own = get_engine(engine).palette(get_engine(config.narrator.engine).language_of(config.narrator.voice))
+    return Palette(*(tuple(_qualified(engine, v) for v in voices) for voices in (own.female, own.male, own.neutral)),
+                   pitch_steps=own.pitch_steps)
+
+
+def narrator_for(config: Config, character: Character | None) -> Config:
+    """A story told by one of its characters is read in a voice of that character's gender, as a
+    human reader would: when the shipped voices chose the narrator (not the user) and its voice
+    is of the other gender, the palette's first voice of the character's gender reads instead."""
+    origin = config.origins.get("[narrator]")
+    gender = character and (character.gender if character.gender != "unknown" else name_gender(character.name))
+    if gender not in ("female", "male") or not origin or not shipped(origin):
+        return config
+    engine = get_engine(config.narrator.engine)
+    info = next((v for v in engine.voices() if v.id == config.narrator.voice), None)
+    choices = getattr(cast_palette(config), gender)
+    if info is None or info.gender in (None, gender) or not choices or not config.palette:
+        return config
+    engine_name, _, voice = choices[0].partition("/")
+    narrator = dataclasses.replace(config.narrator, engine=engine_name, voice=voice,
+                                   pitch=float(get_engine(engine_name).default_pitch))
+    return dataclasses.replace(config, narrator=narrator)
+
+
+def _qualified(engine: str, voice: str | None) -> str:
+    return f"{engine}/{voice}"
+
+
+def _installed(entry: str) -> bool:
+    """Whether a palette entry's engine and voice are here (an extra may not be installed)."""
+    engine, _, voice = entry.partition("/")
+    try:
+        get_engine(engine).check_voice(voice)
+    except AudioficError:
+        return False
+    return True
 
 
 def _same_person(character: Character, others: tuple[Character, ...]) -> Character | None:
@@ -247,18 +299,23 @@ def _same_person(character: Character, others: tuple[Character, ...]) -> Charact
     return next((o for o in others if names & {n.casefold() for n in o.names()}), None)
 
 
-def _pick(gender: str, taken: set[str], used: Counter, palette: Palette, pitch: float) -> dict:
+def _pick(gender: str, taken: set[str], used: Counter, palette: Palette) -> dict:
     """The next voice for this gender, never the narrator's or the dialogue voice."""
     voices = {"female": palette.female, "male": palette.male}.get(gender) or palette.neutral  # none of that gender
     free = [v for v in voices if v not in taken]
     for round_, step in enumerate(palette.pitch_steps):
-        for voice in free:
-            if used[voice] == round_:
-                used[voice] += 1
-                return {"voice": voice, "pitch": pitch + step}
-    voice = min(free or voices, key=lambda v: used[v])
-    used[voice] += 1
-    return {"voice": voice, "pitch": pitch}
+        for entry in free:
+            if used[entry] == round_:
+                used[entry] += 1
+                return _choice(entry, step)
+    entry = min(free or voices, key=lambda v: used[v])
+    used[entry] += 1
+    return _choice(entry, 0.0)
+
+
+def _choice(entry: str, step: float) -> dict:
+    engine, _, voice = entry.partition("/")
+    return {"engine": engine, "voice": voice, "pitch": get_engine(engine).default_pitch + step}
 
 
 THOUGHT_PACE = 0.9  # thoughts are read a little slower than the narration around them (and softer: levels)
@@ -279,13 +336,29 @@ def voice_for(segment: Segment, config: Config, cast: dict[str, CastEntry] | Non
     return "narrator", config.narrator
 
 
-def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
+def voices_summary(config: Config, casting: Casting, most: int = 6) -> str:
+    """"narrator hibari/heart; Julia kokoro/jf_alpha; …": the voices a render used, as a fan
+    would look for them in the cast file."""
+    parts = [f"narrator {config.narrator.engine}/{config.narrator.voice}"]
+    ranked = sorted(casting.entries.values(), key=lambda e: -e.lines)
+    parts += [f"{e.character.name} {e.voice.engine}/{e.voice.voice}" for e in ranked[:most]]
+    if len(ranked) > most:
+        parts.append(f"{len(ranked) - most} more")
+    parts.append(f"unknown speakers {config.dialogue.engine}/{config.dialogue.voice}")
+    return "; ".join(parts)
+
+
+def write_cast_file(path: Path, work: Work, casting: Casting, config: Config, recast: bool = False) -> None:
     """Record the cast and its voices in the work's voices.toml, so later renders keep them.
-    Written once, on the first render; after that the file is the user's to edit. It holds the
-    cast exactly as attribution heard it (the names that never speak, and the genders the text
-    gave, included), so the next render attributes every line as this one did."""
-    if path.exists() or not (casting.characters or casting.narrator):
+    Written once, on the first render; after that the file is the user's to edit (a recast
+    writes it again, keeping the old one as voices.toml.bak). It holds the cast exactly as
+    attribution heard it (the names that never speak, and the genders the text gave, included),
+    so the next render attributes every line as this one did, and the narrator's and dialogue
+    voices, so a change of audiofic's default voices never changes a work already rendered."""
+    if (path.exists() and not recast) or not (casting.characters or casting.narrator):
         return
+    if path.exists():
+        atomic_write(path.with_name(path.name + ".bak"), path.read_bytes())
     lines = [
         f"# The cast of {work.title!r}, written by audiofic's first render and read back by every",
         "# later one. Edit a voice to recast a character, move an alias to merge two, rename one;",
@@ -297,6 +370,11 @@ def write_cast_file(path: Path, work: Work, casting: Casting) -> None:
         lines += [f"series = {_toml_str(work.series)}", ""]
     if casting.narrator:
         lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
+    for role in ("narrator", "dialogue"):
+        voice = config.role(role)
+        lines += [f"[{role}]" + ("  # lines whose speaker is not known" if role == "dialogue" else ""),
+                  f"engine = {_toml_str(voice.engine)}", f"voice = {_toml_str(voice.voice)}",
+                  f"rate = {voice.rate:g}", f"pitch = {voice.pitch:g}", f"volume = {voice.volume:g}", ""]
     heard = {c.name: c for c in casting.heard or casting.characters}
     for character in sorted(casting.characters, key=lambda c: -casting.entries[c.name].lines):
         entry = casting.entries[character.name]

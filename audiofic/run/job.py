@@ -24,6 +24,7 @@ class Report:
     out_dir: Path | None = None
     m4b: str | None = None  # "written" or "unchanged" when an M4B was asked for
     stale: list[int] = field(default_factory=list)  # chapters left out by --chapter that a change reached
+    voices: str = ""  # who reads in which voice, for the user to see (casting.voices_summary)
 
     def line(self, timed: bool = True) -> str:
         return (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
-from ..casting.cast import Casting, cast_work, described_speakers, find_cast, voice_for
+from ..casting.cast import Casting, cast_work, described_speakers, find_cast, narrator_for, voice_for
 from ..casting.config import Config, character_label, load_layers, series_cast
 from ..engines import get_engine
 from ..errors import AudioficError
@@ -51,6 +51,7 @@ class Options:
     loudness: str = "audiobook"
     base_url: str | None = None
     cast_from: Path | None = None  # a cast file whose characters keep their voices here (a series)
+    recast: bool = False  # cast everyone again from today's voices, setting aside the cast file's
 
 
 @dataclass
@@ -118,12 +119,13 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     """Read, segment, attribute, cast and plan a work as the options say."""
     work = load_work(path, options.title, options.author, options.notes, options.read_summary)
     out_dir = work_dir(options.output, work)
-    config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms)
+    config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms, options.recast)
     cast = find_cast(work, config, user_cast, find_new)
     attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
     described = described_speakers(attribution.described, cast)  # "the drunken buffoon", heard often
     work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
     series = series_cast(options.output, out_dir, work.series, options.cast_from)
+    config = narrator_for(config, next((c for c in cast.characters if c.name == attribution.narrator), None))
     casting = cast_work(work, cast, attribution.narrator, config, series, described)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))

@@ -15,7 +15,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..casting.cast import write_cast_file
+from ..casting.cast import voices_summary, write_cast_file
 from ..errors import WORKER_DIED, AudioficError
 from ..model import Voice
 from ..publish.covers import cover_id, generate_cover, load_cover
@@ -65,13 +65,14 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
     held.enter_context(WorkLock(out_dir))
     manifest = Manifest.of(out_dir)
     manifest.claim(identity)
-    write_cast_file(out_dir / "voices.toml", work, ready.casting)
+    write_cast_file(out_dir / "voices.toml", work, ready.casting, ready.config, options.recast)
     remove_stale_partials(out_dir)
     apply_levels(the_plan, Levels(cache, level), options.jobs)
     for cp in the_plan.chapters:
         cp.tags.cover_id = cover_id(the_cover)
     publish_cover(out_dir, the_cover)
-    run = Run(options, ready, cache, out_dir, manifest, Report(out_dir=out_dir), the_cover, identity)
+    run = Run(options, ready, cache, out_dir, manifest, Report(out_dir=out_dir, voices=voices_summary(ready.config, ready.casting)),
+              the_cover, identity)
     _choose_chapters(run)
     return run
 
