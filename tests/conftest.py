@@ -36,11 +36,9 @@ def _in_a_temporary_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture(autouse=True)
-def _classic_voices(monkeypatch):
-    """Tests that are not about voices read with espeak-ng (fast, and what they were written
-    for); a test of the default voices takes the `natural_voices` fixture."""
-    monkeypatch.setenv("AUDIOFIC_VOICES", "classic")
+# Tests that are not about voices read with espeak-ng (fast, and what they were written for),
+# fixtures of every scope included; a test of the default voices takes `natural_voices`.
+os.environ["AUDIOFIC_VOICES"] = "classic"
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ out-of-vocabulary network): no espeak-ng, fast on one CPU thread, 24 kHz.
 Only the voice inside the wheel, `heart` (American English, female), is used: hibari downloads
 its other voices on first use, and audiofic never downloads anything. The model predicts the
 pitch of every 12.5 ms frame apart from the spectrum, so variants of the voice are the same
-speech at another pitch under the same vocal tract: `heart+bright` and the others in VARIANTS.
+speech at another pitch, under the same or a stretched vocal tract: `heart+young`, `heart+tenor`
+and the others in VARIANTS.
 `rate` is words per minute, the voice's pace measured once at two speeds; `pitch` is ignored
 (the variants are the pitch). The noise in the waveform is seeded from the text and the voice,
 so the same segment always gives the same samples.
@@ -22,11 +23,14 @@ from . import Engine, Palette, VoiceInfo, length_scale_for, measure_paces, neura
 
 PACKAGED = "heart"
 # Each variant's pitch against the voice's own, and how far its spectral envelope is stretched
-# (above 1 the formants move down, as in a longer vocal tract): pitch alone, a little higher or
-# lower, keeps the voice natural; a man's needs both, or it sounds like a woman pitched down.
+# (above 1 the formants move down, as in a longer vocal tract; below, up). Pitch alone, a little
+# higher or lower, keeps the voice natural but the same person; the envelope makes another one
+# (benchmarks/voices.py: "young" is 0.88 like heart, "tenor" 0.80, where 1 is the same speaker).
+# A man's voice needs both, and only a light one passes our quality gate: lower sounds pitched down.
 VARIANTS = {"": (1.0, 1.0), "bright": (1.15, 1.0), "light": (1.07, 1.0), "warm": (0.93, 1.0), "low": (0.86, 1.0),
-            "m1": (0.62, 1.16), "m2": (0.7, 1.12), "m3": (0.56, 1.2), "m4": (0.66, 1.08)}
-MALE_VARIANTS = ("m1", "m2", "m3", "m4")
+            "young": (1.15, 0.9), "mature": (0.95, 1.05), "crisp": (1.1, 0.94), "small": (1.0, 0.92),
+            "tenor": (0.8, 1.06)}
+MALE_VARIANTS = ("tenor",)
 SAMPLE_RATE = 24000
 
 
@@ -76,10 +80,9 @@ class HibariEngine(Engine):
         return "en-us"
 
     def palette(self, language: str) -> Palette:
-        """One speaker: the higher variants for women; no man (a woman's voice pitched down is
-        not one), so men and the rest get the lower variants, listed as neither."""
-        higher, lower = (f"{PACKAGED}+bright", f"{PACKAGED}+light"), (f"{PACKAGED}+low",)
-        return Palette(higher, (), lower + higher)
+        """Women from the variants least like heart and like each other first; one man."""
+        female = tuple(f"{PACKAGED}+{v}" for v in ("young", "mature", "small", "crisp", "light", "bright"))
+        return Palette(female, (f"{PACKAGED}+tenor",), (f"{PACKAGED}+low", f"{PACKAGED}+tenor") + female)
 
     def notes(self) -> str | None:
         return "One packaged voice (heart) and its pitch variants; English only."
