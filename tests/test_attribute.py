@@ -4,7 +4,7 @@ import pytest
 
 from audiofic.story.attribute import attribute
 from audiofic.casting.cast import cast_voices
-from audiofic.story.characters import Character, discover
+from audiofic.story.characters import Character, discover, is_nickname
 from audiofic.casting.config import load_config
 from audiofic.read.ingest import parse_text
 from audiofic.model import DIALOGUE
@@ -113,6 +113,24 @@ def test_discovery_finds_people_merges_aliases_and_infers_gender():
     assert "Spike Spiegel" in cast and "Spike" in cast["Spike Spiegel"].aliases
     assert cast["Spike Spiegel"].gender == "male" and cast["Julia"].gender == "female"
     assert not {"Monday", "Sunnydale", "Suddenly", "Hey"} & set(cast)
+
+
+NICKNAMED = (
+    "Tobias Marr came home late. \"Where were you?\" Mara asked. \"Out,\" said Tobias. He dropped his keys. "
+    "Tobias sat down.\n\n\"You always say that,\" Mara said. She frowned. \"Because it is true,\" Tobias said.\n\n"
+    "The next morning Mara found him in the garden. \"Toby, look at me,\" she said. Toby looked up. "
+    "\"Fine,\" Toby said. He put down the spade. Mara sighed. \"Good,\" said Mara. Toby laughed. \"You worry,\" said Toby."
+)
+
+
+def test_a_nickname_is_the_same_person_unless_the_two_meet():
+    cast = {c.name: c for c in discover(NICKNAMED)}
+    assert set(cast) == {"Tobias Marr", "Mara"} and {"Tobias", "Toby"} <= set(cast["Tobias Marr"].aliases)
+    bob = NICKNAMED.replace("Toby", "Bob").replace("Tobias", "Robert")  # a nickname that starts otherwise
+    assert {"Robert", "Bob"} <= set({c.name: c for c in discover(bob)}["Robert Marr"].aliases)
+    met = NICKNAMED + ' Toby shook hands with Tobias. "Cousin," said Tobias.'  # two people, one sentence
+    assert {"Tobias Marr", "Toby", "Mara"} == {c.name for c in discover(met)}
+    assert not is_nickname("Mara", "Marr") and not is_nickname("Al", "Alice")
 
 
 def test_automatic_casting_is_distinct_gendered_and_stable():

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..errors import AudioficError
 from . import Engine, Palette, VoiceInfo, length_scale_for, measure_paces, neural
@@ -25,12 +27,12 @@ PACKAGED = "heart"
 # Each variant's pitch against the voice's own, and how far its spectral envelope is stretched
 # (above 1 the formants move down, as in a longer vocal tract; below, up). Pitch alone, a little
 # higher or lower, keeps the voice natural but the same person; the envelope makes another one
-# (benchmarks/voices.py: "young" is 0.88 like heart, "tenor" 0.80, where 1 is the same speaker).
+# (benchmarks/voices.py: "young" is 0.88 like heart, "baritone" 0.76, where 1 is the same speaker).
 # A man's voice needs both, and only a light one passes our quality gate: lower sounds pitched down.
 VARIANTS = {"": (1.0, 1.0), "bright": (1.15, 1.0), "light": (1.07, 1.0), "warm": (0.93, 1.0), "low": (0.86, 1.0),
             "young": (1.15, 0.9), "mature": (0.95, 1.05), "crisp": (1.1, 0.94), "small": (1.0, 0.92),
-            "tenor": (0.8, 1.06)}
-MALE_VARIANTS = ("tenor",)
+            "tenor": (0.8, 1.06), "baritone": (0.82, 1.13)}
+MALE_VARIANTS = ("tenor", "baritone")
 SAMPLE_RATE = 24000
 
 
@@ -80,9 +82,10 @@ class HibariEngine(Engine):
         return "en-us"
 
     def palette(self, language: str) -> Palette:
-        """Women from the variants least like heart and like each other first; one man."""
+        """Women from the variants least like heart and like each other first; two men."""
         female = tuple(f"{PACKAGED}+{v}" for v in ("young", "mature", "small", "crisp", "light", "bright"))
-        return Palette(female, (f"{PACKAGED}+tenor",), (f"{PACKAGED}+low", f"{PACKAGED}+tenor") + female)
+        male = (f"{PACKAGED}+baritone", f"{PACKAGED}+tenor")
+        return Palette(female, male, (f"{PACKAGED}+low",) + male + female)
 
     def notes(self) -> str | None:
         return "One packaged voice (heart) and its pitch variants; English only."
@@ -97,7 +100,7 @@ class HibariEngine(Engine):
     def _model(self):
         if self._tts is None:
             tts, _dsp = _hibari()
-            self._tts = tts.Hibari(PACKAGED, model=str(_model_path()), threads=1)
+            self._tts = tts.Hibari(PACKAGED, model=str(_model_path()), threads=1, g2p=english_g2p())
         return self._tts
 
     def _audio(self, text: str, voice: str, speed: float):
@@ -140,6 +143,22 @@ class HibariEngine(Engine):
         # are read as a word, the nearest it comes (say it in words for hibari: "Nguyen" = "win").
         text = re.sub(r"\[\[([^\]]*)\]\]", lambda m: re.sub(r"[^A-Za-z ]", "", m.group(1)).lower(), text)
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
+
+
+@cache
+def english_g2p():
+    """hibari's American English spelling-to-sound rules (misaki's phonemes), loaded once per
+    process: the Kokoro engine reads them too, and the lexicon is about 120 MB."""
+    _hibari()
+    from hibari.g2p import G2P
+
+    return G2P(british=False)
+
+
+def phonemize(text: str) -> list[str]:
+    """misaki's phonemes for `text`, a sentence (or a clause of a long one) per string."""
+    tts, _dsp = _hibari()
+    return tts.Hibari.phonemize(SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=english_g2p()), text)
 
 
 def _warped(frames, warp: float):

@@ -14,14 +14,14 @@ of style vectors, `jf_alpha:0.6+jm_kumo:0.4`. Kokoro has no pitch control, so pi
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from types import SimpleNamespace
 
 from ..errors import AudioficError
-from . import Engine, Palette, VoiceInfo, length_scale_for, neural
+from . import Engine, Palette, VoiceInfo, hibari_engine, length_scale_for, neural
 
 SAMPLE_RATE = 24000
 GENDERS = {"jf_alpha": "female", "jf_gongitsune": "female", "jf_nezumi": "female", "jf_tebukuro": "female",
@@ -72,7 +72,7 @@ class KokoroEngine(Engine):
 
     def __init__(self) -> None:
         self._session = None
-        self.g2p = "hibari" if _hibari_g2p() else "espeak"
+        self.g2p = "hibari" if importlib.util.find_spec("hibari") else "espeak"
 
     def voices(self) -> list[VoiceInfo]:
         out = [VoiceInfo(name, f"Kokoro {name}", ("en-us",), gender) for name, gender in GENDERS.items()]
@@ -138,8 +138,7 @@ class KokoroEngine(Engine):
     def _phonemes(self, text: str) -> list[str]:
         """Kokoro's phonemes for `text`, a few sentences per chunk."""
         if self.g2p == "hibari":
-            tts, g2p = _hibari_g2p()
-            return tts.Hibari.phonemize(g2p, text)
+            return hibari_engine.phonemize(text)
         out = []
         for chunk in neural.chunks(neural.phonemes(text, "en-us")):
             for ipa, symbol in TO_KOKORO:
@@ -163,17 +162,6 @@ class KokoroEngine(Engine):
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
-
-
-@cache
-def _hibari_g2p():
-    """hibari's sentence splitter and English G2P (misaki's phonemes), or None without hibari-tts."""
-    try:
-        from hibari import tts
-        from hibari.g2p import G2P
-    except ImportError:
-        return None
-    return tts, SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=G2P(british=False))
 
 
 @cache

@@ -399,6 +399,7 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
             groups[name] = [name]
         else:
             groups[home].append(name)
+    _merge_nicknames(groups, weight, text)
     cast = []
     kept = {head: members for head, members in groups.items() if sum(weight[m] for m in members) >= 3}
     genders = infer_genders([m for members in kept.values() for m in members], text)
@@ -409,6 +410,67 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
         cast.append((total, Character(name=head, aliases=sorted(set(members) - {head}), gender=gender)))
     cast.sort(key=lambda pair: (-pair[0], pair[1].name))
     return [c for _, c in cast]
+
+
+# Nicknames that do not start like the name ("Bob" for Robert); those that do are found by rule.
+NICKNAMES = {
+    "Bob": "Robert", "Bobby": "Robert", "Rob": "Robert", "Robbie": "Robert", "Bill": "William", "Billy": "William",
+    "Jim": "James", "Jimmy": "James", "Jamie": "James", "Dick": "Richard", "Rick": "Richard",
+    "Ricky": "Richard", "Jack": "John", "Johnny": "John", "Ned": "Edward", "Ted": "Edward", "Teddy": "Edward",
+    "Eddie": "Edward", "Liz": "Elizabeth", "Lizzy": "Elizabeth", "Lizzie": "Elizabeth", "Beth": "Elizabeth",
+    "Betsy": "Elizabeth", "Eliza": "Elizabeth", "Peggy": "Margaret", "Meg": "Margaret", "Maggie": "Margaret",
+    "Polly": "Mary", "Molly": "Mary", "Sally": "Sarah", "Kate": "Katherine", "Katie": "Katherine",
+    "Kitty": "Katherine", "Harry": "Henry", "Hank": "Henry", "Chuck": "Charles", "Charlie": "Charles",
+    "Tony": "Anthony", "Alex": "Alexander", "Xander": "Alexander", "Nick": "Nicholas",
+    "Tom": "Thomas", "Tommy": "Thomas", "Mike": "Michael", "Mick": "Michael", "Sam": "Samuel",
+    "Vicky": "Victoria", "Becky": "Rebecca", "Patsy": "Patricia", "Trish": "Patricia", "Jenny": "Jennifer",
+    "Ginny": "Virginia", "Hal": "Henry", "Ron": "Ronald",
+    "Nessa": "Vanessa", "Sasha": "Alexandra", "Lexi": "Alexandra", "Izzy": "Isabel", "Bella": "Isabella",
+}
+DIMINUTIVE_ENDINGS = ("y", "ie", "i", "o", "s")
+
+
+def is_nickname(short: str, full: str) -> bool:
+    """Whether one name may be a familiar form of another: "Toby" of Tobias, "Will" of Willow,
+    "Bob" of Robert. A shared start of three letters at least, the short form maybe with a
+    diminutive ending; or a nickname of the table."""
+    if NICKNAMES.get(short) == full:
+        return True
+    if len(short) < 3 or len(short) >= len(full) or short == full:
+        return False
+    if full.startswith(short):
+        return True
+    stem = next((short[: -len(e)] for e in DIMINUTIVE_ENDINGS if short.endswith(e) and len(short) - len(e) >= 3), "")
+    return bool(stem) and full.startswith(stem)
+
+
+def _merge_nicknames(groups: dict[str, list[str]], weight: dict[str, int], text: str) -> None:
+    """A single name that is a familiar form of another character's first name joins that
+    character ("Toby" and "Tobias Marr"), unless the text shows them as two people: both named
+    in one sentence ("Toby looked at Tobias"), or given other genders by the text."""
+    heads = sorted(groups, key=lambda h: -sum(weight[m] for m in groups[h]))
+    for short in [h for h in heads if " " not in h]:
+        for full in heads:
+            first = full.split()[0]
+            if full == short or full not in groups or short not in groups or not is_nickname(short, first):
+                continue
+            if _named_together(short, groups[full], text):
+                continue
+            genders = infer_genders([short, first], text)
+            if "unknown" not in (genders[short], genders[first]) and genders[short] != genders[first]:
+                continue
+            groups[full] += groups.pop(short)
+            break
+
+
+def _named_together(name: str, others: list[str], text: str) -> bool:
+    """Whether `name` and one of `others` are named in one sentence: two people."""
+    first_names = {o.split()[0] for o in others}
+    pattern = re.compile(rf"[^.!?\n]*\b{re.escape(name)}\b[^.!?\n]*")
+    for sentence in pattern.findall(text):
+        if any(re.search(rf"\b{re.escape(o)}\b", sentence) for o in first_names):
+            return True
+    return False
 
 
 def chat_sender(sender: str | None, index: NameIndex) -> str | None:
