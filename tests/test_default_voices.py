@@ -118,3 +118,14 @@ def test_a_palette_is_data_and_follows_the_dialogue_engine(tmp_path):
     other = tmp_path / "other.toml"  # a palette of engines the dialogue voice does not use is not this cast's
     other.write_text('[palette]\nfemale = ["kokoro/jf_alpha"]\n', "utf-8")
     assert cast_palette(load_config(other)).female[0].startswith("pyttsx3/")
+
+
+def test_a_cast_file_names_the_narrator_character_and_the_narrators_voice(natural_voices, tmp_path):
+    story, out, mine = bell(tmp_path), tmp_path / "out", tmp_path / "mine.toml"
+    mine.write_text('narrator = "Peter"\n[characters.Peter]\ngender = "male"\n[characters.Orla]\ngender = "female"\n',
+                    "utf-8")
+    assert run_cli("render", story, "-o", out, "--voices", mine).returncode == 0
+    cast = tomllib.loads(next(out.glob("*/voices.toml")).read_text("utf-8"))  # valid TOML: one [narrator]
+    assert cast["narrator"]["character"] == "Peter" and cast["narrator"]["engine"] == "piper"  # a man tells it
+    records = script_records(story, "-o", out)  # read back without --voices: the file alone
+    assert {r["voice"] for r in records if r["speaker"] == "Peter"} == {cast["narrator"]["voice"]}

@@ -176,6 +176,19 @@ def test_hibari_speaks_the_same_text_the_same_way_and_its_variants_differ(tmp_pa
     assert "model" in engine.version("heart") and engine.version("heart") != engine.version("heart+bright")
     with pytest.raises(AudioficError, match="never"):
         engine.check_voice("fenrir")  # hibari's other voices are downloads: refused, never fetched
+    tenor = tmp_path / "d.wav"  # another pitch under a longer vocal tract: a man's voice, its own cache key
+    engine.synthesize(text, Voice("hibari", "heart+tenor", 155, 50, 1.0), tenor)
+    assert tenor.read_bytes() not in (first.read_bytes(), bright.read_bytes())
+    assert "envelope" in engine.version("heart+tenor") and "envelope" not in engine.version("heart+bright")
+    assert {v.id: v.gender for v in engine.voices()}["heart+tenor"] == "male"
+
+
+def test_kokoro_reads_misaki_phonemes_from_hibari():
+    pytest.importorskip("hibari")
+    kokoro = get_engine("kokoro")
+    assert kokoro.g2p == "hibari" and "hibari g2p" in kokoro.version("jm_kumo")
+    chunks = kokoro._phonemes("Dietrich watered the garden. Then he left.")
+    assert len(chunks) == 2 and "ʧ" in chunks[0]  # misaki's symbols, a sentence a chunk
 
 
 def test_the_hibari_preset_renders_a_cast(tmp_path):

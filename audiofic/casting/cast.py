@@ -368,12 +368,12 @@ def write_cast_file(path: Path, work: Work, casting: Casting, config: Config, re
     ]
     if work.series:  # the next work of the series starts from these voices
         lines += [f"series = {_toml_str(work.series)}", ""]
-    if casting.narrator:
-        lines += [f"narrator = {_toml_str(casting.narrator)}", ""]
     for role in ("narrator", "dialogue"):
         voice = config.role(role)
-        lines += [f"[{role}]" + ("  # lines whose speaker is not known" if role == "dialogue" else ""),
-                  f"engine = {_toml_str(voice.engine)}", f"voice = {_toml_str(voice.voice)}",
+        lines += [f"[{role}]" + ("  # lines whose speaker is not known" if role == "dialogue" else "")]
+        if role == "narrator" and casting.narrator:  # the story is told by this character
+            lines += [f"character = {_toml_str(casting.narrator)}"]
+        lines += [f"engine = {_toml_str(voice.engine)}", f"voice = {_toml_str(voice.voice)}",
                   f"rate = {voice.rate:g}", f"pitch = {voice.pitch:g}", f"volume = {voice.volume:g}", ""]
     heard = {c.name: c for c in casting.heard or casting.characters}
     for character in sorted(casting.characters, key=lambda c: -casting.entries[c.name].lines):

@@ -154,10 +154,15 @@ def read_toml(path: Path) -> dict:
 
 
 def read_layer(path: Path) -> dict:
-    """A voices file as a layer; a top-level `narrator = "Name"` names the narrator character."""
+    """A voices file as a layer; a top-level `narrator = "Name"`, or `character = "Name"` in
+    [narrator], names the narrator character."""
     layer = read_toml(path)
     if isinstance(layer.get("narrator"), str):
         layer["narrator_character"] = layer.pop("narrator")
+    elif isinstance(layer.get("narrator"), dict) and "character" in layer["narrator"]:
+        # A cast file names the narrator character and the narrator's voice in one table.
+        layer["narrator"] = dict(layer["narrator"])
+        layer["narrator_character"] = layer["narrator"].pop("character")
     validate(layer, str(path))
     return layer
 
