@@ -129,3 +129,13 @@ def test_a_cast_file_names_the_narrator_character_and_the_narrators_voice(natura
     assert cast["narrator"]["character"] == "Peter" and cast["narrator"]["engine"] == "piper"  # a man tells it
     records = script_records(story, "-o", out)  # read back without --voices: the file alone
     assert {r["voice"] for r in records if r["speaker"] == "Peter"} == {cast["narrator"]["voice"]}
+
+
+def test_classic_and_recast_turn_a_natural_cast_into_espeak_ng_keeping_genders(natural_voices, tmp_path):
+    story, out = bell(tmp_path), tmp_path / "out"
+    assert run_cli("render", story, "-o", out).returncode == 0  # Orla's gender comes from her first name
+    assert run_cli("render", story, "-o", out, "--voices", "classic", "--recast").returncode == 0
+    cast = tomllib.loads(next(out.glob("*/voices.toml")).read_text("utf-8"))["characters"]
+    classic = cast_palette(load_layers(tmp_path, "classic", "en")[0])
+    assert cast["Orla"]["engine"] == "pyttsx3" and f"pyttsx3/{cast['Orla']['voice']}" in classic.female
+    assert f"pyttsx3/{cast['Peter']['voice']}" in classic.male

@@ -4,8 +4,8 @@ Automatic casting gives each speaking character a voice distinct from the narrat
 generic dialogue voice and from the other main characters, matching gender where known; the
 most frequent speakers get the most distinct voices. The voices come from the voices file's
 [palette] (voices of several engines, by gender, best first) when the dialogue voice's engine is
-one of its engines, else from the dialogue engine's own palette. Stability across renders comes from the work's voices.toml, which records every
-choice and is read back next time.
+one of its engines, else from the dialogue engine's own palette. Stability across renders comes
+from the work's voices.toml, which records every choice and is read back next time.
 """
 
 from __future__ import annotations
@@ -82,14 +82,15 @@ def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, fi
 
 
 def cast_work(work: Work, cast: Cast, narrator: str | None, config: Config,
-              series: tuple[Character, ...] = (), described: list[Character] | None = None) -> Casting:
+              series: tuple[Character, ...] = (), described: list[Character] | None = None,
+              recast: bool = False) -> Casting:
     """A voice for everyone the attributed work hears. On a first render a name that never
     speaks needs no voice (it is listed, not cast), and a gender the pronouns left open is the
-    one the first name usually has."""
+    one the first name usually has (on a recast too: the cast file keeps the text's genders)."""
     lines, _words = speaking_counts(work)
     silent = [c for c in cast.characters if not lines[c.name] and c.name != narrator and not c.voice.voice]
     characters = [c for c in cast.characters if c not in silent]
-    if cast.first_render:
+    if cast.first_render or recast:
         characters = [c if c.gender != "unknown" else dataclasses.replace(c, gender=name_gender(c.name))
                       for c in characters]
     characters += described or []

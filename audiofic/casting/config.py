@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..story.characters import GENDERS, Character
-from ..engines import get_engine
+from ..engines import builtin_engines, get_engine
 from ..errors import AudioficError
 from ..model import Voice, VoiceChoice
 from ..story.spoken import READER_KEYS, SpeechOptions
@@ -369,8 +369,6 @@ def _check_keys(table, where: str, known: dict) -> None:
 
 def _check_palette(table, where: str) -> None:
     """Lists of "engine/voice", by gender: a built-in engine only, since a voices file is data."""
-    from ..engines import builtin_engines
-
     _check_table(table, where)
     for gender, voices in table.items():
         if gender not in PALETTE_KEYS:

@@ -126,7 +126,7 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
     series = series_cast(options.output, out_dir, work.series, options.cast_from)
     config = narrator_for(config, next((c for c in cast.characters if c.name == attribution.narrator), None))
-    casting = cast_work(work, cast, attribution.narrator, config, series, described)
+    casting = cast_work(work, cast, attribution.narrator, config, series, described, options.recast)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
     return Prepared(work, out_dir, config, casting, the_plan, selected)
