@@ -202,3 +202,12 @@ def test_the_hibari_preset_renders_a_cast(tmp_path):
     assert {r["engine"] for r in records} == {"hibari"} and len(set(voices.values())) == len(voices) == 2
     mp3 = next((tmp_path / "out").glob("*/*.mp3"))
     assert float(ffprobe(mp3)["format"]["duration"]) > 10
+
+
+def test_a_lexicon_entry_in_espeak_phonemes_is_said_as_written_by_hibari_and_kokoro():
+    pytest.importorskip("hibari")
+    from audiofic.engines.hibari_engine import phonemize
+
+    said = phonemize("Mister [[w'In]] came home. Then he left.")
+    assert said[0].startswith("mˈɪstəɹ wˈɪn kˈAm") and len(said) == 2  # one sentence, entry inside it
+    assert get_engine("kokoro")._phonemes("[[w'In]] waved.")[0].startswith("wˈɪn")

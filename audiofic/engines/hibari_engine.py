@@ -111,7 +111,7 @@ class HibariEngine(Engine):
         seed = int.from_bytes(hashlib.sha256(f"{voice}\0{speed}\0{text}".encode()).digest()[:8], "little")
         rng = np.random.default_rng(seed)
         parts = []
-        for phonemes in model.phonemize(text):
+        for phonemes in phonemize(text):
             ids = model.ids(phonemes)
             if len(ids) < 3:
                 continue
@@ -139,9 +139,6 @@ class HibariEngine(Engine):
 
     def synthesize(self, text: str, voice, path: Path) -> None:
         self.check_voice(voice.voice)
-        # A lexicon entry in espeak-ng phonemes ([[w'In]]) is not in hibari's alphabet: its letters
-        # are read as a word, the nearest it comes (say it in words for hibari: "Nguyen" = "win").
-        text = re.sub(r"\[\[([^\]]*)\]\]", lambda m: re.sub(r"[^A-Za-z ]", "", m.group(1)).lower(), text)
         self._speak(text, voice.voice, self._speed(voice.voice, voice.rate), voice.volume, path)
 
 
@@ -155,10 +152,44 @@ def english_g2p():
     return G2P(british=False)
 
 
+LEXICON_PHONEMES = re.compile(r"(\[\[[^\]]*\]\])")
+
+
 def phonemize(text: str) -> list[str]:
-    """misaki's phonemes for `text`, a sentence (or a clause of a long one) per string."""
+    """misaki's phonemes for `text`, a sentence (or a clause of a long one) per string. A
+    lexicon entry in espeak-ng's phonemes ([[w'In]]) is said as written: espeak-ng turns it
+    into IPA, which is written in misaki's symbols and joined to the words around it."""
     tts, _dsp = _hibari()
-    return tts.Hibari.phonemize(SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=english_g2p()), text)
+    reader = SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=english_g2p())
+    out: list[str] = []
+    joined = False  # the next words go on in the same sentence as an entry
+    for piece in LEXICON_PHONEMES.split(text):
+        if piece.startswith("[["):
+            said = neural.misaki(neural.phonemes(piece, "en-us")).rstrip(".")
+            if out and joined:
+                out[-1] = f"{out[-1]} {said}"
+            else:
+                out.append(said)
+            joined = True
+        elif piece.strip():
+            parts = tts.Hibari.phonemize(reader, piece)
+            if parts and out and joined and not re.match(r"\s*[.!?]", piece):
+                out[-1] = f"{out[-1]} {parts.pop(0)}"
+            out += parts
+            joined = bool(parts) and not re.search(r"[.!?…][\"”’)\]]*\s*$", piece)
+    return [short for run in out for short in _within(run, tts.MAX_PHONEMES)]
+
+
+def _within(run: str, limit: int) -> list[str]:
+    """A phoneme string cut at spaces into pieces of at most `limit` symbols (the model's reach)."""
+    pieces, current = [], ""
+    for word in run.split(" "):
+        if current and len(current) + 1 + len(word) > limit:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return pieces + [current] if current else pieces
 
 
 def _warped(frames, warp: float):

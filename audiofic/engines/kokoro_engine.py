@@ -31,9 +31,6 @@ FEMALE = ("jf_alpha", "jf_nezumi", "jf_gongitsune", "jf_tebukuro", "jf_alpha:0.5
           "jf_gongitsune:0.5+jf_tebukuro:0.5")
 MALE = ("jm_kumo", "jm_kumo:0.8+jf_tebukuro:0.2", "jm_kumo:0.8+jf_gongitsune:0.2", "jm_kumo:0.75+jf_nezumi:0.25")
 NEUTRAL = ("jm_kumo:0.5+jf_alpha:0.5", "jm_kumo:0.5+jf_gongitsune:0.5", "jm_kumo:0.6+jf_nezumi:0.4")
-# espeak-ng's IPA diphthongs and affricates as Kokoro's English training phonemes write them.
-TO_KOKORO = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("dʒ", "ʤ"),
-             ("tʃ", "ʧ"), ("ɚ", "əɹ")]
 # Words per minute of each voice on the pace passages (engines.measure_pace) at speed 1 and at speed 1 / engines.SLOW,
 # measured once (a blend's pace is the weighted mean of its voices'), so no render spends time measuring them again.
 PACE = {"jf_alpha": (178.1, 116.8), "jf_gongitsune": (151.2, 99.4), "jf_nezumi": (153.6, 100.3),
@@ -139,12 +136,7 @@ class KokoroEngine(Engine):
         """Kokoro's phonemes for `text`, a few sentences per chunk."""
         if self.g2p == "hibari":
             return hibari_engine.phonemize(text)
-        out = []
-        for chunk in neural.chunks(neural.phonemes(text, "en-us")):
-            for ipa, symbol in TO_KOKORO:
-                chunk = chunk.replace(ipa, symbol)
-            out.append(chunk)
-        return out
+        return [neural.misaki(chunk) for chunk in neural.chunks(neural.phonemes(text, "en-us"))]
 
     def _speak(self, text: str, voice: str, speed: float, volume: float, path: Path) -> None:
         session = self._load()  # loaded here, never run here: every child starts from this state

@@ -56,6 +56,17 @@ def phonemes(text: str, espeak_voice: str) -> str:
     return " ".join(pieces)
 
 
+# espeak-ng's IPA diphthongs and affricates as misaki (Kokoro's and hibari's alphabet) writes them.
+MISAKI_FROM_IPA = [("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("dʒ", "ʤ"),
+                   ("tʃ", "ʧ"), ("ɚ", "əɹ")]
+
+
+def misaki(ipa: str) -> str:
+    for symbol, written in MISAKI_FROM_IPA:
+        ipa = ipa.replace(symbol, written)
+    return ipa
+
+
 def chunks(ipa: str, limit: int = CHUNK) -> list[str]:
     """`phonemes` output in runs of at most `limit` symbols: whole sentences together where they
     fit, a longer sentence cut at its clauses, a longer clause between words."""
