@@ -177,19 +177,7 @@ def phonemize(text: str) -> list[str]:
                 out[-1] = f"{out[-1]} {parts.pop(0)}"
             out += parts
             joined = bool(parts) and not re.search(r"[.!?…][\"”’)\]]*\s*$", piece)
-    return [short for run in out for short in _within(run, tts.MAX_PHONEMES)]
-
-
-def _within(run: str, limit: int) -> list[str]:
-    """A phoneme string cut at spaces into pieces of at most `limit` symbols (the model's reach)."""
-    pieces, current = [], ""
-    for word in run.split(" "):
-        if current and len(current) + 1 + len(word) > limit:
-            pieces.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    return pieces + [current] if current else pieces
+    return [short for run in out for short in neural.chunks(run, tts.MAX_PHONEMES)]
 
 
 def _warped(frames, warp: float):

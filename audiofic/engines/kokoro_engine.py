@@ -101,8 +101,10 @@ class KokoroEngine(Engine):
         if self.g2p == "hibari":
             import hibari
 
-            return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; hibari g2p {hibari.__version__}"
-        return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; {neural.espeak_version()}"
+            phonemes = f"hibari g2p {hibari.__version__}"
+        else:
+            phonemes = neural.espeak_version()
+        return f"kokoro-onnx 3; model {model}; onnxruntime {onnxruntime.__version__}; {phonemes}"
 
     # -- speech
 
