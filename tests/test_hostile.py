@@ -159,7 +159,7 @@ def test_a_cache_entry_cut_short_is_synthesized_again(tmp_path):
     before = [f.read_bytes() for f in mp3s(out)]
     state = out / "the-bell" / ".audiofic"
     used = json.loads((state / "manifest.json").read_text())["chapters"]["1"]["segments"]
-    victim = max((state / "cache" / key[:2] / f"{key}.wav" for key in used), key=lambda p: p.stat().st_size)
+    victim = max((state / "cache" / key[:2] / f"{key}.flac" for key in used), key=lambda p: p.stat().st_size)
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     again = run_cli("render", source, "-o", out, "--force")
     assert again.returncode == 0, again.stderr

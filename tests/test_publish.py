@@ -69,7 +69,7 @@ def test_voices_are_level_matched(rendered):
             continue
         voices = [r["voice"] for r in records if r["chapter"] == int(number)]
         for key, gain, voice in zip(entry["segments"], entry["gains"], voices):
-            pcm = apply_gain(segment_pcm(rendered / ".audiofic" / "cache" / key[:2] / f"{key}.wav"), gain)
+            pcm = apply_gain(segment_pcm(rendered / ".audiofic" / "cache" / key[:2] / f"{key}.flac"), gain)
             by_voice.setdefault(voice, []).append(pcm)
     levels = {voice: measure(b"".join(parts))[0] for voice, parts in by_voice.items()}
     narrator = levels.pop("en-us")

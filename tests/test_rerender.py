@@ -98,10 +98,10 @@ def test_cache_prune_drops_only_unused_entries(tmp_path):
     voices.write_text("[narrator]\nrate = 200\n")
     assert run_cli("render", EXAMPLE, "-o", out, "--voices", voices).returncode == 0
     cache = next(out.glob("*/.audiofic/cache"))
-    total = len(list(cache.glob("??/*.wav")))
+    total = len(list(cache.glob("??/*.flac")))
     pruned = run_cli("cache", "-o", out, "--prune")
     assert pruned.returncode == 0, pruned.stderr
-    left = len(list(cache.glob("??/*.wav")))
+    left = len(list(cache.glob("??/*.flac")))
     assert 0 < left < total
     again = run_cli("render", EXAMPLE, "-o", out, "--voices", voices, "--force")
     assert "0 synthesized" in again.stdout  # everything still needed survived the prune

@@ -66,10 +66,10 @@ def test_local_shelf_summary_feeds_and_a_failed_work(tmp_path):
     listed = [o.get("xmlUrl") for o in ET.parse(out / "shelf.opml").iter("outline")]
     assert sorted(listed) == [f"http://127.0.0.1:8000/harbour-story-{n}/feed.xml" for n in (1, 2, 3)]
     assert [str(p) for p in feeds(out)][:2] == ["shelf.opml", "harbour-story-1/feed.xml"]  # what serve lists
-    shared = {p for p in (out / ".audiofic" / "cache").rglob("*.wav")}
+    shared = {p for p in (out / ".audiofic" / "cache").rglob("*.flac")}
     assert shared and not list(out.glob("*/.audiofic/cache"))  # one cache for the shelf
 
-    stray = out / ".audiofic" / "cache" / "00" / ("0" * 40 + ".wav")  # speech no work uses any more
+    stray = out / ".audiofic" / "cache" / "00" / ("0" * 40 + ".flac")  # speech no work uses any more
     stray.parent.mkdir(exist_ok=True)
     stray.write_bytes(next(iter(shared)).read_bytes())
     pruned = run_cli("cache", "-o", out, "--prune")
@@ -111,7 +111,7 @@ def test_ray_shelf_survives_a_lost_node_and_matches_the_local_render(tmp_path):
     local = tmp_path / "local"
     assert run_cli("shelf", tmp_path / "w", "-o", local, "-j", "2").returncode == 0
     calibration = len(json.loads((local / ".audiofic" / "cache" / "levels.json").read_text()))
-    segments = len(list((local / ".audiofic" / "cache").rglob("*.wav"))) - calibration
+    segments = len(list((local / ".audiofic" / "cache").rglob("*.flac"))) - calibration
 
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "include_dashboard": False,
@@ -126,9 +126,9 @@ def test_ray_shelf_survives_a_lost_node_and_matches_the_local_render(tmp_path):
                                 text=True, cwd=tmp_path)
         deadline = time.monotonic() + 180
         # The voices' calibration passages are synthesized first, by the driver; then the actors start.
-        while len(list(cache.rglob("*.wav"))) < calibration + 6 and proc.poll() is None and time.monotonic() < deadline:
+        while len(list(cache.rglob("*.flac"))) < calibration + 6 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        done = len(list(cache.rglob("*.wav"))) - calibration
+        done = len(list(cache.rglob("*.flac"))) - calibration
         assert proc.poll() is None and done < segments / 2, "the render got too far before a node could be lost"
         cluster.remove_node(doomed, allow_graceful=False)  # its actors die with their segments in flight
         stdout, stderr = proc.communicate(timeout=300)

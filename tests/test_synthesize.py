@@ -108,3 +108,49 @@ def test_control_characters_from_the_story_cannot_command_espeak():
     from audiofic.engines.pyttsx3_engine import _plain
 
     assert _plain("a\x01999S b\x00c") == "a 999S b c"
+
+
+def test_the_cache_holds_the_engines_very_samples_as_flac_in_under_half_the_room(tmp_path):
+    """FLAC decodes to the samples espeak-ng wrote; an older audiofic's WAV entry is still read."""
+    import wave
+
+    import soundfile
+
+    from audiofic.sound.assemble import segment_pcm
+
+    text = "Willow closed the book, and the candles went out one by one along the shelf."
+    engine = get_engine("pyttsx3")
+    spoken = tmp_path / "spoken.wav"
+    engine.synthesize(text, VOICE, spoken)
+    with wave.open(str(spoken)) as wav:
+        samples = wav.readframes(wav.getnframes())
+    key = cache_key(text, VOICE, engine.version())
+    synthesize_job(SynthJob(key, text, VOICE), tmp_path / "cache")
+    entry = cache_path(tmp_path / "cache", key)
+    assert entry.suffix == ".flac" and soundfile.info(str(entry)).format == "FLAC"
+    assert soundfile.read(str(entry), dtype="int16")[0].tobytes() == samples
+    assert entry.stat().st_size <= 0.5 * spoken.stat().st_size
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p != entry]  # no temporaries
+
+    legacy_key = cache_key(text + " Again.", VOICE, engine.version())
+    legacy = tmp_path / "cache" / legacy_key[:2] / f"{legacy_key}.wav"
+    legacy.parent.mkdir(exist_ok=True)
+    legacy.write_bytes(spoken.read_bytes())
+    assert cache_path(tmp_path / "cache", legacy_key) == legacy
+    before = legacy.stat().st_mtime_ns
+    synthesize_job(SynthJob(legacy_key, text + " Again.", VOICE), tmp_path / "cache")  # whole: kept
+    assert legacy.stat().st_mtime_ns == before and segment_pcm(legacy) == samples
+
+
+def test_a_flac_entry_cut_short_is_not_whole(tmp_path):
+    from audiofic.sound import pcmfile
+
+    entry = tmp_path / "e.flac"
+    rng = random.Random(3)
+    pcmfile.write_flac(entry, b"".join(rng.randint(-900, 900).to_bytes(2, "little", signed=True)
+                                       for _ in range(22050)), 22050)
+    assert pcmfile.whole(entry)
+    whole = entry.read_bytes()
+    for cut in (len(whole) - 4, len(whole) // 2, 40):
+        entry.write_bytes(whole[:cut])
+        assert not pcmfile.whole(entry), cut

@@ -280,7 +280,7 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
             in_use = in_use | (set(levels) if isinstance(levels, dict) else set())
         except (OSError, ValueError):
             pass
-        for entry in folder.glob("??/*.wav"):
+        for entry in (e for pattern in ("??/*.flac", "??/*.wav") for e in folder.glob(pattern)):
             size = entry.stat().st_size
             stats.entries += 1
             stats.bytes += size
@@ -288,7 +288,7 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
                 entry.unlink()
                 stats.removed += 1
                 stats.freed += size
-        for stale in folder.glob("??/.*.tmp.wav"):
+        for stale in (e for pattern in ("??/.*.tmp.wav", "??/.*.tmp.flac") for e in folder.glob(pattern)):
             if prune:
                 stale.unlink()
     return stats

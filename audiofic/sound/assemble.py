@@ -23,6 +23,7 @@ with warnings.catch_warnings():
 
 from ..errors import AudioficError
 from ..publish.formats import CHANNELS, FORMATS, SAMPLE_RATE
+from .pcmfile import read_pcm
 
 SAMPLE_WIDTH = 2
 FFMPEG_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS)]
@@ -45,7 +46,8 @@ def apply_gain(pcm: bytes, db: float) -> bytes:
 
 def segment_pcm(path: Path) -> bytes:
     """Raw PCM of one cached segment, converted to our format if an engine differs."""
-    audio = AudioSegment.from_wav(str(path))
+    pcm, rate, channels = read_pcm(path)
+    audio = AudioSegment(data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=rate, channels=channels)
     if (audio.frame_rate, audio.channels, audio.sample_width) != (SAMPLE_RATE, CHANNELS, SAMPLE_WIDTH):
         audio = audio.set_frame_rate(SAMPLE_RATE).set_channels(CHANNELS).set_sample_width(SAMPLE_WIDTH)
     return audio.raw_data

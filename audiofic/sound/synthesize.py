@@ -2,8 +2,8 @@
 
 The cache key covers everything that changes the sound (engine and its version, voice,
 rate, pitch, volume, the spoken text) and nothing else, so a voice change misses only the
-segments that voice reads. Entries are written under a temporary name and renamed, so a
-crash never leaves half an entry behind.
+segments that voice reads. Entries are FLAC (the engine's very samples, in under half a WAV's
+room), written under a temporary name and renamed, so a crash never leaves half an entry behind.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import re
 import signal
 import sys
 import unicodedata
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engines import get_engine, write_wav
+from ..engines import get_engine
 from ..publish.formats import SAMPLE_RATE
 from ..errors import AudioficError
 from ..files import writer_id
 from ..model import Voice
+from . import pcmfile
 
 MIN_WORDS_PER_MINUTE_FACTOR = 2.0  # audio shorter than words / (rate * this) is not complete
 
@@ -42,27 +42,21 @@ def cache_key(text: str, voice: Voice, engine_version: str) -> str:
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / key[:2] / f"{key}.wav"
+    """A segment's cache entry: FLAC, or the WAV an older audiofic cached (still used)."""
+    entry = cache_dir / key[:2] / f"{key}{pcmfile.FLAC}"
+    if not entry.exists() and (legacy := entry.with_suffix(pcmfile.WAV)).exists():
+        return legacy
+    return entry
 
 
 def cache_entry_ok(path: Path) -> bool:
-    """A cached WAV is whole: its RIFF header's length is the file's, and it parses. A file cut
-    short by a crash or a full disk fails this and is synthesized again, never used short."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(12)
-        if head[:4] != b"RIFF" or head[8:12] != b"WAVE" or int.from_bytes(head[4:8], "little") + 8 != size:
-            return False
-        with wave.open(str(path), "rb") as wav:
-            return wav.getnframes() * wav.getsampwidth() * wav.getnchannels() <= size
-    except (OSError, EOFError, wave.Error):
-        return False
+    """A cached entry is whole; one cut short by a crash or a full disk is synthesized again,
+    never used short."""
+    return pcmfile.whole(path)
 
 
 def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as wav:
-        return wav.getnframes() / float(wav.getframerate())
+    return pcmfile.duration(path)
 
 
 def word_count(text: str) -> int:
@@ -78,7 +72,7 @@ def check_complete(path: Path, text: str, rate: float) -> float:
         raise AudioficError(f"the engine wrote no audio for: {text[:60]!r}")
     try:
         seconds = wav_duration(path)
-    except (wave.Error, EOFError) as exc:
+    except (OSError, RuntimeError, EOFError) as exc:
         raise AudioficError(f"the engine wrote a broken WAV ({exc}) for: {text[:60]!r}") from None
     minimum = word_count(text) / (rate * MIN_WORDS_PER_MINUTE_FACTOR) * 60
     if seconds < minimum:
@@ -90,34 +84,45 @@ def check_complete(path: Path, text: str, rate: float) -> float:
 
 def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
     """Make sure the job's audio is in the cache; return its key. Runs in a worker."""
-    final = cache_path(cache_dir, job.key)
-    if cache_entry_ok(final):
+    if cache_entry_ok(cache_path(cache_dir, job.key)):
         return job.key
+    final = cache_dir / job.key[:2] / f"{job.key}{pcmfile.FLAC}"
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.parent.is_symlink():
         raise AudioficError(f"{final.parent} is a symbolic link; audiofic does not write through links in its cache")
     tmp = final.with_name(f".{job.key}.{writer_id()}.tmp.wav")
-    if not job.text.strip():  # nothing left to say (a line of emoji): a moment of silence, no engine
-        write_wav(tmp, b"\0\0" * (SAMPLE_RATE // 10), SAMPLE_RATE)
-        os.replace(tmp, final)
-        return job.key
+    packed = tmp.with_suffix(pcmfile.FLAC)
+    try:
+        if not job.text.strip():  # nothing left to say (a line of emoji): a moment of silence, no engine
+            pcmfile.write_flac(packed, b"\0\0" * (SAMPLE_RATE // 10), SAMPLE_RATE)
+        else:
+            _speak_checked(job, tmp)
+            if not pcmfile.compress(tmp, packed):
+                packed, final = tmp, final.with_suffix(pcmfile.WAV)  # not 16-bit: kept as spoken
+        os.replace(packed, final)
+    finally:
+        for leftover in (tmp, packed):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    if final.suffix == pcmfile.FLAC:  # a damaged entry of an older audiofic, replaced
+        with contextlib.suppress(FileNotFoundError):
+            final.with_suffix(pcmfile.WAV).unlink()
+    return job.key
+
+
+def _speak_checked(job: SynthJob, tmp: Path) -> None:
+    """The engine's WAV of the job at `tmp`, complete (a second try when the first is short)."""
     engine = get_engine(job.voice.engine)
     last_error = None
-    try:
-        for _attempt in range(2):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            engine.synthesize(job.text, job.voice, tmp)
-            try:
-                check_complete(tmp, job.text, job.voice.rate)
-            except AudioficError as exc:
-                last_error = exc
-                continue
-            os.replace(tmp, final)
-            return job.key
-    finally:
+    for _attempt in range(2):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        engine.synthesize(job.text, job.voice, tmp)
+        try:
+            check_complete(tmp, job.text, job.voice.rate)
+            return
+        except AudioficError as exc:
+            last_error = exc
     raise last_error
 
 
