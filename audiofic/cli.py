@@ -19,6 +19,7 @@ import click
 from . import __version__
 from .errors import AudioficError, one_line
 from .publish.formats import FORMATS
+from .publish.library import LAYOUTS
 from .run.plan import Options
 
 if TYPE_CHECKING:
@@ -123,6 +124,10 @@ def rendering_options(output_help: str, cache_help: str):
         notes_option,
         summary_option,
         cast_from_option,
+        click.option("--layout", type=click.Choice(LAYOUTS),
+                     help="folders: OUTPUT/<work-slug>/; audiobookshelf: OUTPUT/Author/[Series/]Title/ with "
+                          "the sidecar files Audiobookshelf reads [default: what OUTPUT was rendered in, else "
+                          "folders]."),
         click.option("--recast", is_flag=True,
                      help="Cast every character again from today's voices, setting aside the voices in the "
                           "work's voices.toml (names, aliases and genders stay; the old file is kept as .bak)."),
@@ -453,6 +458,8 @@ def cache(output, cache_dir, prune):
     if not Path(output).is_dir():
         raise AudioficError(f"{output}: no such output folder")
     stats = cache_usage(output, cache_dir, prune)
+    for folder, entries, size in stats.works:
+        click.echo(f"{folder.relative_to(output)}: {entries} segments, {size / 1e6:.1f} MB")
     line = f"{stats.entries} cached segments, {stats.bytes / 1e6:.1f} MB"
     if prune:
         line += f"; pruned {stats.removed} ({stats.freed / 1e6:.1f} MB)"

@@ -349,6 +349,15 @@ def voices_summary(config: Config, casting: Casting, most: int = 6) -> str:
     return "; ".join(parts)
 
 
+def reader_lines(config: Config, casting: Casting) -> list[str]:
+    """Who reads a work, for an audiobook's narrator field: the narrator's voice first (a
+    library shows that line), then each character's."""
+    lines = [f"audiofic ({config.narrator.engine} {config.narrator.voice})"]
+    ranked = sorted(casting.entries.values(), key=lambda e: -e.lines)
+    lines += [f"{e.character.name}: {e.voice.engine} {e.voice.voice}" for e in ranked]
+    return lines
+
+
 def write_cast_file(path: Path, work: Work, casting: Casting, config: Config, recast: bool = False) -> None:
     """Record the cast and its voices in the work's voices.toml, so later renders keep them.
     Written once, on the first render; after that the file is the user's to edit (a recast

@@ -427,15 +427,16 @@ def _role_voice(raw: dict, role: str) -> Voice:
                  pitch=float(table["pitch"]), volume=float(table["volume"]))
 
 
-def series_cast(output: Path, own_dir: Path, series: str | None, cast_from: Path | None = None) -> tuple[Character, ...]:
-    """The characters, with their voices, of the other works of a series: the cast files of the
-    works in `output` that name the same series, and a cast file given with --cast-from. A
-    character who comes back keeps the voice they had; nobody new is given one of them."""
+def series_cast(cast_files: list[Path], series: str | None, cast_from: Path | None = None) -> tuple[Character, ...]:
+    """The characters, with their voices, of the other works of a series: those of
+    `cast_files` (the other works' voices.toml) that name the same series, and a cast file given
+    with --cast-from. A character who comes back keeps the voice they had; nobody new is given
+    one of them."""
     found: list[Character] = []
     if cast_from:  # given on the command line: the user's own, trusted as --voices is
         found += _voiced(read_layer(Path(cast_from)))
-    for path in sorted(Path(output).glob("*/voices.toml")) if series else []:
-        if path.parent == own_dir or not _names_series(path, series):
+    for path in sorted(cast_files) if series else []:
+        if not path.is_file() or not _names_series(path, series):
             continue
         try:
             layer = read_layer(path)

@@ -116,7 +116,7 @@ def shelf_feed(runs, base_url: str) -> str:
     for run in runs:
         work = run.ready.work
         start = base_time(work, run.manifest.first_render())
-        folder = base_url + quote(run.out_dir.name) + "/"
+        folder = base_url + folder_url(run.options.output, run.out_dir)
         for episode in episodes(run.ready.plan, run.out_dir, run.manifest, run.options.formats):
             _add_episode(fg, work, identity_key(run.identity), episode, folder, start, f"{work.title}: {episode.title}")
             newest = max(newest or start, start + dt.timedelta(minutes=episode.number))
@@ -137,13 +137,22 @@ def publish_cover(out_dir: Path, cover: Cover) -> None:
     write_if_changed(out_dir / COVER_NAME, cover.data)
 
 
-def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str | None,
+def local_url(output: Path, out_dir: Path) -> str:
+    """Where `audiofic serve OUTPUT` serves a work's folder on this machine."""
+    return f"http://127.0.0.1:{DEFAULT_PORT}/{folder_url(output, out_dir)}"
+
+
+def folder_url(output: Path, out_dir: Path) -> str:
+    """A work's folder as a URL path below OUTPUT's: "the-bell/", "Mara%20Quill/The%20Bell/"."""
+    return "".join(quote(part) + "/" for part in Path(out_dir).relative_to(output).parts)
+
+
+def publish(the_plan, out_dir: Path, manifest, formats: tuple[str, ...], base_url: str,
             identity: dict) -> None:
     """feed.xml and playlist.m3u8 for the chapters that have files, in chapter order."""
     found = episodes(the_plan, out_dir, manifest, formats)
     first = manifest.first_render()
-    base = base_url or f"http://127.0.0.1:{DEFAULT_PORT}/{the_plan.slug}/"
-    feed = write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity), found, base, COVER_NAME, first)
+    feed = write_feed(out_dir / "feed.xml", the_plan.work, identity_key(identity), found, base_url, COVER_NAME, first)
     write_if_changed(out_dir / "feed.xml", feed.encode("utf-8"))
     write_if_changed(out_dir / "playlist.m3u8", m3u(found, the_plan.work).encode("utf-8"))
 

@@ -10,6 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .formats import mime_for_suffix
+from .library import work_folders
 
 
 IDLE_SECONDS = 30  # a client that sends nothing for this long is dropped
@@ -112,4 +113,5 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000,
 def feeds(folder: Path) -> list[Path]:
     """Each work's feed, and a shelf's own feed or OPML list of feeds first."""
     shelf = [p for p in (folder / "feed.xml", folder / "shelf.opml") if p.is_file()]
-    return [p.relative_to(folder) for p in shelf] + sorted(p.relative_to(folder) for p in folder.glob("*/feed.xml"))
+    works = [w / "feed.xml" for w in work_folders(folder) if (w / "feed.xml").is_file()]
+    return [p.relative_to(folder) for p in shelf] + sorted(p.relative_to(folder) for p in works)

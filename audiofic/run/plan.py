@@ -25,7 +25,8 @@ from ..sound.levels import Loudness, output_chain
 from ..model import Chapter, Segment, Voice, Work
 from ..story.segment import detect_quote_style, segment_chapter
 from ..story.spoken import spoken_form
-from .state import work_dir
+from .state import previous_folder, work_dir
+from ..publish.library import choose_layout, work_folders
 from ..sound.synthesize import cache_key
 from ..publish.tag import Tags, chapter_filename, slugify
 
@@ -52,6 +53,7 @@ class Options:
     base_url: str | None = None
     cast_from: Path | None = None  # a cast file whose characters keep their voices here (a series)
     recast: bool = False  # cast everyone again from today's voices, setting aside the cast file's
+    layout: str | None = None  # "folders" or "audiobookshelf"; None: what the output folder records
 
 
 @dataclass
@@ -113,23 +115,29 @@ class Prepared:
     casting: Casting
     plan: Plan
     selected: set[int] | None  # chapter numbers, or None for all
+    layout: str = "folders"
+    moved_from: Path | None = None  # the work's folder before its title or series changed
 
 
 def prepare(path: Path, options: Options, find_new: bool = False, check_voices: bool = True) -> Prepared:
     """Read, segment, attribute, cast and plan a work as the options say."""
     work = load_work(path, options.title, options.author, options.notes, options.read_summary)
-    out_dir = work_dir(options.output, work)
-    config, user_cast = load_layers(out_dir, options.voices, work.language, work.fandoms, options.recast)
+    layout = choose_layout(options.output, options.layout)
+    out_dir = work_dir(options.output, work, layout)
+    moved_from = previous_folder(options.output, work, out_dir)
+    config, user_cast = load_layers(moved_from or out_dir, options.voices, work.language, work.fandoms,
+                                    options.recast)
     cast = find_cast(work, config, user_cast, find_new)
     attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
     described = described_speakers(attribution.described, cast)  # "the drunken buffoon", heard often
     work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
-    series = series_cast(options.output, out_dir, work.series, options.cast_from)
+    others = [f / "voices.toml" for f in work_folders(options.output) if f not in (out_dir, moved_from)]
+    series = series_cast(others, work.series, options.cast_from)
     config = narrator_for(config, next((c for c in cast.characters if c.name == attribution.narrator), None))
     casting = cast_work(work, cast, attribution.narrator, config, series, described, options.recast)
     the_plan = plan(work, config, casting, check_voices, options.formats)
     selected = parse_chapter_selection(options.chapters, len(the_plan.chapters))
-    return Prepared(work, out_dir, config, casting, the_plan, selected)
+    return Prepared(work, out_dir, config, casting, the_plan, selected, layout, moved_from)
 
 
 def heading_text(work: Work, chapter: Chapter, read_summary: bool = True) -> str:

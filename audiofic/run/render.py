@@ -15,11 +15,12 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..casting.cast import voices_summary, write_cast_file
+from ..casting.cast import reader_lines, voices_summary, write_cast_file
 from ..errors import WORKER_DIED, AudioficError
 from ..model import Voice
 from ..publish.covers import cover_id, generate_cover, load_cover
-from ..publish.feed import publish, publish_cover
+from ..publish.feed import local_url, publish, publish_cover
+from ..publish.library import STATE_DIR, record_layout, write_sidecars
 from ..publish.formats import per_chapter
 from ..sound import assemble
 from ..sound.levels import Levels, parse_loudness
@@ -27,9 +28,10 @@ from ..sound.synthesize import synthesize_job
 from .chapters import files_current, retag_if_changed
 from .job import ProgressFn, Report, Run
 from .m4b import m4b_current, m4b_wanted, render_m4b, report_stale_m4b
-from .plan import Options, Plan, prepare
+from .plan import Options, Plan, Prepared, prepare
 from .schedule import Backend, Local, deaf_to_ctrl_c, process, worker_pool
-from .state import Manifest, WorkLock, cache_dir_for, prepare_folders, remove_stale_partials, work_identity
+from .state import (Manifest, WorkLock, cache_dir_for, move_work, prepare_folders, remove_stale_partials,
+                    work_identity)
 
 THOUGHT_GAIN = -4.0  # dB: thoughts are heard softer than the narration around them
 
@@ -60,6 +62,7 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
     the_cover = load_cover(options.cover) if options.cover else generate_cover(
         work.title, work.author, ", ".join(work.fandoms[:2]))
     cache = cache_dir_for(out_dir, options.cache)
+    take_place(ready, options)
     prepare_folders(options.output, out_dir, cache)
     identity = work_identity(work)
     held.enter_context(WorkLock(out_dir))
@@ -75,6 +78,20 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
               the_cover, identity)
     _choose_chapters(run)
     return run
+
+
+def take_place(ready: Prepared, options: Options) -> None:
+    """In an Audiobookshelf library: one audio format per book (it would play two as one), the
+    layout recorded, and a work whose title or series changed moved to its new folder."""
+    if ready.layout != "audiobookshelf":
+        return
+    if len(options.formats) > 1:
+        raise AudioficError("--layout audiobookshelf: choose one --format (Audiobookshelf plays every audio "
+                            "file in a book's folder as one book)")
+    prepare_folders(options.output, options.output / STATE_DIR, options.output / STATE_DIR)
+    record_layout(options.output, ready.layout)
+    if ready.moved_from:
+        move_work(ready.moved_from, ready.out_dir, options.output)
 
 
 def _choose_chapters(run: Run) -> None:
@@ -104,7 +121,10 @@ def finish(run: Run) -> None:
         render_m4b(run)
     elif run.manifest.get("m4b") or "m4b" in run.options.formats:
         report_stale_m4b(run, "m4b" in run.options.formats)
-    publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.options.base_url, run.identity)
+    base_url = run.options.base_url or local_url(run.options.output, run.out_dir)
+    publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, base_url, run.identity)
+    if run.ready.layout == "audiobookshelf":
+        write_sidecars(run.out_dir, run.ready.work, reader_lines(run.ready.config, run.ready.casting))
 
 
 def _calibrate(levels: Levels, voices: set[Voice], jobs: int) -> None:

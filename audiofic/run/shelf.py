@@ -19,7 +19,7 @@ from ..sound import assemble
 from ..errors import AudioficError, one_line
 from ..files import write_if_changed
 from .plan import Options
-from ..publish.feed import DEFAULT_PORT, shelf_feed
+from ..publish.feed import DEFAULT_PORT, folder_url, shelf_feed
 from .job import ProgressFn, Report, Run, format_duration
 from .render import finish, normalised, start
 from .schedule import Backend, Local, process
@@ -96,7 +96,8 @@ def shelf(sources: list[Path], options: Options = Options(), backend: Backend | 
             try:
                 run = start(path, options, held)
                 if options.base_url:  # each work's own feed points into its own folder
-                    run.options = dataclasses.replace(options, base_url=_base(options) + run.out_dir.name + "/")
+                    own = _base(options) + folder_url(options.output, run.out_dir)
+                    run.options = dataclasses.replace(options, base_url=own)
                 runs.append((path, run))
             except AudioficError as exc:
                 report.failed.append((path, str(exc)))
@@ -134,7 +135,7 @@ def publish_shelf(report: ShelfReport, options: Options, one_feed: bool) -> None
         return
     outlines = "".join(
         f"    <outline type=\"rss\" text={quoteattr(run.ready.work.title)} "
-        f"xmlUrl={quoteattr(base + run.out_dir.name + '/feed.xml')}/>\n" for run in runs)
+        f"xmlUrl={quoteattr(base + folder_url(run.options.output, run.out_dir) + 'feed.xml')}/>\n" for run in runs)
     report.feed = options.output / SHELF_OPML
     write_if_changed(report.feed, ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n"
                                    f"  <head><title>{escape('audiofic shelf')}</title></head>\n  <body>\n"

@@ -24,14 +24,53 @@ from filelock import FileLock, Timeout
 from ..errors import AudioficError
 from ..files import atomic_write, refuse_links
 from ..model import Work
+from ..publish.library import STATE_DIR, book_folder, recorded_layout, work_folders
 from ..publish.tag import slugify
+from ..sound.synthesize import cache_path
 
 MANIFEST_VERSION = 2
-STATE_DIR = ".audiofic"
 
 
-def work_dir(output: Path, work: Work) -> Path:
+def work_dir(output: Path, work: Work, layout: str | None = None) -> Path:
+    """OUTPUT/<slug>, or OUTPUT/Author/[Series/]Title in an Audiobookshelf library (the layout
+    the folder records when none is given)."""
+    if (layout or recorded_layout(output)) == "audiobookshelf":
+        return Path(output) / book_folder(work)
     return Path(output) / slugify(work.title)
+
+
+def previous_folder(output: Path, work: Work, out_dir: Path) -> Path | None:
+    """Where this work was rendered before, when its folder has since moved (a new series or
+    title in an Audiobookshelf library): the folder whose manifest names the same work."""
+    if out_dir.is_dir() or recorded_layout(output) != "audiobookshelf":
+        return None
+    identity = work_identity(work)
+    for folder in work_folders(output):
+        try:
+            if json.loads((folder / STATE_DIR / "manifest.json").read_text("utf-8")).get("work") == identity:
+                return folder
+        except (OSError, ValueError, AttributeError):
+            continue
+    return None
+
+
+def move_work(old: Path, new: Path, output: Path) -> None:
+    """The whole work folder to its new place (one rename: never two copies), and the
+    Author and Series folders it leaves empty removed."""
+    refuse_links(output, new.parent)
+    with WorkLock(old):
+        new.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(old, new)
+        except OSError as exc:
+            raise AudioficError(f"cannot move {old} to {new}: {exc.strerror or exc}") from None
+    parent = old.parent
+    while parent != Path(output) and Path(output) in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
 
 
 def work_identity(work: Work) -> dict:
@@ -254,18 +293,19 @@ class CacheStats:
     bytes: int = 0
     removed: int = 0
     freed: int = 0
+    works: list[tuple[Path, int, int]] = dataclasses.field(default_factory=list)  # folder, entries, bytes
 
 
 def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False) -> CacheStats:
-    """Size of the segment cache(s); with prune, drop entries that no rendered chapter uses.
+    """Size of the segment cache(s), in all and per work (the entries its chapters use; one
+    shared by works counts for each); with prune, drop entries that no rendered chapter uses.
 
     Without --cache, each work under `output` has its own cache, judged by its own manifest,
     and a shelf's cache (`output/.audiofic/cache`) by every work's; a shared --cache is judged
     by the manifests of every work under `output`.
     """
     output = Path(output)
-    works = {p.parent.parent: Manifest.of(p.parent.parent).keys_in_use()
-             for p in output.glob(f"*/{STATE_DIR}/manifest.json")}
+    works = {folder: Manifest.of(folder).keys_in_use() for folder in work_folders(output)}
     everything = set().union(*works.values())
     if cache_dir is not None:
         pairs = [(Path(cache_dir), everything)]
@@ -274,21 +314,35 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
         if shelf_cache_dir(output).is_dir():  # a shelf's one cache, shared by its works
             pairs.append((shelf_cache_dir(output), everything))
     stats = CacheStats()
+    sizes = {folder: _entry_sizes(folder) for folder, _ in pairs}
+    for work, keys in works.items():
+        own = cache_dir_for(work, cache_dir)
+        held = sizes.get(own) or sizes.get(shelf_cache_dir(output), {})
+        used = [held[k] for k in keys if k in held]
+        stats.works.append((work, len(used), sum(used)))
     for folder, in_use in pairs:
         try:  # the voices' calibration passages (levels.py) stay too
             levels = json.loads((folder / "levels.json").read_text("utf-8"))
             in_use = in_use | (set(levels) if isinstance(levels, dict) else set())
         except (OSError, ValueError):
             pass
-        for entry in (e for pattern in ("??/*.flac", "??/*.wav") for e in folder.glob(pattern)):
-            size = entry.stat().st_size
+        for key, size in sizes[folder].items():
             stats.entries += 1
             stats.bytes += size
-            if prune and entry.stem not in in_use:
-                entry.unlink()
+            if prune and key not in in_use:
+                cache_path(folder, key).unlink()
                 stats.removed += 1
                 stats.freed += size
         for stale in (e for pattern in ("??/.*.tmp.wav", "??/.*.tmp.flac") for e in folder.glob(pattern)):
             if prune:
                 stale.unlink()
     return stats
+
+
+def _entry_sizes(folder: Path) -> dict[str, int]:
+    """Each cached entry's key and size in bytes (an older audiofic's WAV where it has no FLAC)."""
+    sizes = {}
+    for pattern in ("??/*.wav", "??/*.flac"):
+        sizes.update((entry.stem, entry.stat().st_size) for entry in folder.glob(pattern)
+                     if not entry.name.startswith("."))
+    return sizes
