@@ -90,6 +90,7 @@ def chunks(ipa: str, limit: int = CHUNK) -> list[str]:
 
 
 GPU = "CUDAExecutionProvider"
+NOISE_SEED = 20261205  # the noise VITS samples: the same in every process, so a segment is the same twice
 
 
 def providers(available: list[str]) -> list[str]:
@@ -101,6 +102,7 @@ def session(model: Path | bytes, label: str = ""):
     """An onnxruntime session (from a file, or a model's bytes): GPU where onnxruntime offers
     one, else one CPU thread."""
     ort = need("onnxruntime")
+    ort.set_seed(NOISE_SEED)  # read by a model's random ops as the session builds them
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
