@@ -331,8 +331,10 @@ def cast(file, audition, **given):
     if audition:
         from .run.audition import audition as write_audition
 
-        files = write_audition(ready, ready.out_dir / "audition")
-        click.echo(f"audition: {len(files)} files in {ready.out_dir / 'audition'}")
+        # in an Audiobookshelf library, out of its scanner's sight (it would add them to the book)
+        folder = ready.out_dir / (".audiofic/audition" if ready.layout == "audiobookshelf" else "audition")
+        files = write_audition(ready, folder)
+        click.echo(f"audition: {len(files)} files in {folder}")
 
 
 @main.command()

@@ -15,7 +15,7 @@ from PIL import Image
 from audiofic.publish.serve import feeds
 from conftest import run_cli
 
-AUDIO = {".mp3", ".m4b", ".opus", ".m4a", ".flac", ".ogg"}
+AUDIO = {".mp3", ".m4b", ".opus", ".m4a", ".flac", ".ogg", ".wav"}
 OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 
 WORK = """Title: {title}
@@ -148,8 +148,10 @@ def test_every_command_finds_the_works_without_the_flag(library):
     assert cache.returncode == 0, cache.stderr
     listed = {line.split(":")[0] for line in cache.stdout.splitlines() if "segments," in line and ":" in line}
     assert "Wren/Harbour Tales/Vol 1 - The Ferry" in listed and "Ines Bay/A Quiet Day" in listed
-    cast = run_cli("cast", source, "-o", out)
+    cast = run_cli("cast", source, "-o", out, "--audition")
     assert cast.returncode == 0 and "Mara" in cast.stdout
+    auditions = list((out / "Wren" / "Harbour Tales" / "Vol 1 - The Ferry" / ".audiofic" / "audition").glob("*.wav"))
+    assert auditions and scan(out)["The Ferry"]["chapters"] == ["Chapter 1: Dawn", "Chapter 2: The Pier"]
     again = run_cli("render", source, "-o", out)
     assert again.returncode == 0, again.stderr
     assert "0 rendered, 2 skipped" in again.stdout
