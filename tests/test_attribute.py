@@ -619,3 +619,17 @@ def test_a_first_render_gives_a_described_speaker_of_several_lines_a_voice_of_th
     assert len(guard) == 3
     others = {r["voice"] for r in lines if r["speaker"] != "the old guard"}
     assert len({r["voice"] for r in guard}) == 1 and guard[0]["voice"] not in others
+
+
+def test_he_heard_her_say_is_hers():
+    lines = said('Spike sat by the stove while Willow read.\n\n"Is the ferry late?" asked Spike.\n\n'
+                 '"Very late," he heard her say from the door.')
+    assert lines[1][1:] == ("Willow Rosenberg", "pronoun")
+
+
+def test_a_line_that_calls_one_of_the_two_who_have_been_talking_is_the_others():
+    rain = ("The rain ran down the windows and the kettle sang on the stove. Under the lamp lay a letter, "
+            "unopened, where it had lain for a week. ") * 12  # the narration names nobody
+    lines = said(f'"You were gone a long time," Spike said.\n\n"Did you miss me?" Willow asked.\n\n{rain}\n\n'
+                 f'"Always," he admitted.\n\n{rain}\n\n"I am fine, Spike, only tired."', CAST[:3])
+    assert lines[-1][1:] == ("Willow Rosenberg", "vocative")

@@ -8,7 +8,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
   first-person "I said" is the narrator character
   continued    a quotation carried over from the previous paragraph
   pronoun      "she said": the participant of that gender, else the last one mentioned; "said
-               her mother" is not the one "her" is (and, in a cast that writes titles, a "Mrs.")
+               her mother" is not the one "her" is (and, in a cast that writes titles, a
+               "Mrs."); "he heard her say" is hers
   beat         a cast member acting in the same paragraph, or the one just before: "Spike
                shrugged. 'So?'"
   vocative     the person addressed in the previous turn ("Tobias, …", or "said Mara to Tobias",
@@ -17,8 +18,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                answer."): then the one who asked goes on
   turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn); with
                one speaker known, the other is whoever the narration just named
-               (and, left open: a line that calls one of the only two people in the scene by
-               name is the other's)
+               (and, left open: a line that calls one of the only two people in the scene, or
+               of the two who have been talking, by name is the other's)
   pov          a line nothing else decides, in a scene told from one character's head (its
                "he"s or "she"s at least twice the other kind): that character's (thoughts, mostly)
   described    a speaker known by a description ("cried the guard", "a voice called", "his mother"
@@ -74,6 +75,8 @@ _DESCRIBED_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*({_DESCRIBED})\s+(?:\w+ly
 _PRONOUN_AFTER_VERB = re.compile(rf"^[\s,;:—–-]*{_VERB}\s+{_WHO}\b", re.I)
 _PRONOUN_BEFORE_VERB = re.compile(rf"^[\s,;:—–-]*{_WHO}\s+(?:\w+\s+)?{_ADVERB}?{_VERB}\b", re.I)
 _NAME_THEN_VERB = re.compile(rf"^\s*(?:,\s*)?{_ADVERB}?(?:\w+\s+){{0,1}}{_ADVERB}?{_VERB}\b", re.I)
+_HEARD_PRONOUN = re.compile(rf"^[\s,;:—–-]*(?:he|she|I|you|we|they)\s+(?:\w+ly\s+)?(?:could\s+)?(?:hear|heard|hears|"
+                            rf"listened\s+to|watched)\s+(him|her)\s+(?:\w+ly\s+)?{_VERB}\b", re.I)
 _TAIL_PRONOUN = re.compile(rf"\b{_WHO}\s+(?:\w+\s+){{0,2}}{_VERB}\b[^.!?\"“”]*[,:—–-]?\s*$", re.I)
 _TAIL_SAYING = re.compile(r"\b(?:saying|adding|asking|replying|answering|calling|whispering|muttering|shouting)\b"
                           r"[^.!?\"“”]*[,:—–-]\s*$", re.I)
@@ -272,10 +275,26 @@ def _turn_taking(sieve: _Sieve) -> None:
 
 
 def _the_other_of_two(sieve: _Sieve) -> None:
-    """turns, left open: a line that calls one of the only two people in the scene is the other's."""
-    for turn in sieve.turns:
+    """turns, left open: a line that calls one of the only two people in the scene is the other's
+    (the two the narration names, or else the two who have been talking)."""
+    for i, turn in enumerate(sieve.turns):
         if turn.speaker is None and not turn.continues and turn.addressees:
             _the_other_one(turn, sieve.mentions, sieve.genders)
+            if turn.speaker is None:
+                _the_other_talker(sieve.turns, i, sieve.genders)
+
+
+def _the_other_talker(turns: list[Turn], i: int, genders: dict[str, str], lines: int = 4, reach: int = 3000) -> None:
+    """"It's late, Spike." after a scene's last few lines were all Willow's and Spike's, with
+    narration between them: the one of those two the line does not call."""
+    turn = turns[i]
+    recent = [t.speaker for t in reversed(turns[:i]) if t.chapter == turn.chapter
+              and turn.position - t.position <= reach and t.speaker][:lines]
+    talkers = set(recent)
+    if len(recent) >= 2 and len(talkers) == 2 and turn.addressees[0] in talkers:
+        other = next(iter(talkers - {turn.addressees[0]}))
+        if other not in turn.addressees and _gender_ok(other, turn.pronoun, genders):
+            _decide(turn, other, "vocative")
 
 
 def _point_of_view_left(sieve: _Sieve) -> None:
@@ -453,6 +472,9 @@ def _tag_after(text: str, index: NameIndex) -> tuple[str, str] | None:
     found = _mention_at(text, index)
     if found and _NAME_THEN_VERB.match(text[found[1]:]):
         return "name", found[0][0]
+    m = _HEARD_PRONOUN.match(text)  # "…," he heard her say: she speaks, not he
+    if m:
+        return "pronoun", "he" if m.group(1).lower() == "him" else "she"
     m = _PRONOUN_AFTER_VERB.match(text) or _PRONOUN_BEFORE_VERB.match(text)
     if m:
         return "pronoun", m.group(1)
