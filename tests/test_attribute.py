@@ -633,3 +633,9 @@ def test_a_line_that_calls_one_of_the_two_who_have_been_talking_is_the_others():
     lines = said(f'"You were gone a long time," Spike said.\n\n"Did you miss me?" Willow asked.\n\n{rain}\n\n'
                  f'"Always," he admitted.\n\n{rain}\n\n"I am fine, Spike, only tired."', CAST[:3])
     assert lines[-1][1:] == ("Willow Rosenberg", "vocative")
+
+
+def test_the_one_who_answers_a_line_with_a_gesture_did_not_say_it():
+    lines = said('"You found it," Spike said.\n\n"It was under the stairs," said Willow.\n\n'
+                 '"Do you remember the lighthouse?"\n\nSpike shook his head.')
+    assert lines[2][1:] == ("Willow Rosenberg", "turns")

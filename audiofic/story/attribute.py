@@ -16,7 +16,8 @@ speaker starts a new paragraph, so one paragraph is one speaker):
                "Mara asked Tobias") answers, unless a paragraph of its
                own has them answer with a nod or a silence ("Spike nodded.", "He made no
                answer."): then the one who asked goes on
-  turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn); with
+  turns        in a run of dialogue paragraphs, speakers alternate (a nod takes a turn, and the
+               one who shakes their head right after a line was asked it); with
                one speaker known, the other is whoever the narration just named
                (and, left open: a line that calls one of the only two people in the scene, or
                of the two who have been talking, by name is the other's)
@@ -842,8 +843,9 @@ _SILENCE = (r"(?:made|makes|gave|gives)\s+no\s+(?:answer|reply)|(?:was|is|remain
 # The clause of a sentence that keeps silent, up to its silence: "Tobias said not a word"
 _SILENT_CLAUSE = re.compile(rf"[^.!?]*\b(?:{_SILENCE})\b", re.I)
 # An answer without words takes a turn: a nod, a shrug, a silence.
-_REPLY_GESTURE = re.compile(r"\b(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|"
-                            rf"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|{_SILENCE})\b", re.I)
+_GESTURE = (r"(?:nod(?:ded|s|ding)?|shrug(?:ged|s|ging)?|"
+            rf"(?:shook|shakes|shaking)\s+(?:his|her|their|my)\s+head|{_SILENCE})")
+_REPLY_GESTURE = re.compile(rf"\b{_GESTURE}\b", re.I)
 
 
 def _answered_by_gesture(turn: Turn, index: NameIndex, narrator: str | None) -> str | None:
@@ -964,9 +966,25 @@ def _alternate(turns: list[Turn], index: NameIndex, narrators: dict[int, str], m
                 guess = narrator  # told in the first person: the narrator is the one talked to
             if guess in turn.addressees:  # nobody calls themselves by name: the one who spoke last goes on
                 guess = prev.speaker if prev and prev.speaker and prev.speaker not in turn.addressees else None
+            if guess and guess == _gesture_after(turn, index, source):  # '"…?" Spike shook his head.': asked of him
+                guess = prev.speaker if prev and prev.speaker and prev.speaker != guess else None
             if guess:
                 _decide(turn, guess, "turns")
                 changed = True
+
+
+def _gesture_after(turn: Turn, index: NameIndex, source: str) -> str | None:
+    """Who answers this line without a word in the sentence right after it ("Spike shook his
+    head.", "Mara nodded slowly."): the one it was said to."""
+    if not source or not turn.dialogue:
+        return None
+    after = source[turn.dialogue[-1].end:turn.dialogue[-1].end + 200]
+    after = re.sub(r"^[\s\"“”’'`]*", "", after)
+    sentence = re.split(r"(?<=[.!?])\s", after, maxsplit=1)[0]
+    found = _mention_at(sentence, index)
+    if found and re.match(rf"\s+(?:\w+ly\s+)?{_GESTURE}\b", sentence[found[1]:], re.I):
+        return found[0][0]
+    return None
 
 
 def _other_speaker(turns: list[Turn], i: int, exclude: str, step: int, reach: int = 6) -> str | None:
