@@ -639,3 +639,22 @@ def test_the_one_who_answers_a_line_with_a_gesture_did_not_say_it():
     lines = said('"You found it," Spike said.\n\n"It was under the stairs," said Willow.\n\n'
                  '"Do you remember the lighthouse?"\n\nSpike shook his head.')
     assert lines[2][1:] == ("Willow Rosenberg", "turns")
+
+
+def test_a_first_render_listens_for_a_gender_the_pronouns_left_open_by_the_first_name():
+    from audiofic.casting.cast import Cast, listened_for
+
+    text = ('Mara sat by the window while Tobias slept upstairs. Tobias had been ill for a week; he coughed '
+            'all night.\n\nThe telephone rang, and Mara picked it up.\n\n"It is me," said Jonas.\n\n'
+            '"How is the harbour?" Mara asked.\n\nThere was a long pause on the other end of the line. '
+            'Finally, he said, "Quiet. Too quiet."')
+    cast = [Character("Mara", [], "female"), Character("Tobias", [], "male"), Character("Jonas", [], "unknown")]
+    work = segmented(text)
+    heard = {c.name: c.gender for c in listened_for(work, Cast(cast, [], first_render=True))}
+    assert heard == {"Mara": "female", "Tobias": "male", "Jonas": "male"}
+    assert listened_for(work, Cast(cast, [], first_render=False)) == cast  # a cast file is taken as written
+    lines = said(text, listened_for(work, Cast(cast, [], first_render=True)))
+    assert lines[-1][1] == "Jonas"  # on the telephone, not the man upstairs
+    glory = [Character("Mara", [], "female"), Character("Glory", [], "unknown")]
+    split = segmented('Glory came in. She sat down. Glory stood up. He left.')  # the pronouns disagree: left open
+    assert {c.name: c.gender for c in listened_for(split, Cast(glory, [], first_render=True))}["Glory"] == "unknown"

@@ -57,6 +57,28 @@ class Cast:
     first_render: bool  # no cast in the voices files: the cast is what the text gives
 
 
+
+def listened_for(work: Work, cast: Cast) -> list[Character]:
+    """The characters as attribution listens for them. On a first render, a gender the
+    pronouns left open is the one the first name usually has, as casting will give it, where
+    no pronoun after the name says otherwise ("he said" on the telephone is Angel's, not the
+    man upstairs'); a name the pronouns split on stays open. The cast file keeps the text's
+    own genders."""
+    open_ = [c for c in cast.characters if c.gender == "unknown"]
+    if not cast.first_render or not open_:
+        return cast.characters
+    counts: dict[str, tuple[int, int]] = {}
+    infer_genders([n for c in open_ for n in c.names()], "\n\n".join(ch.text for ch in work.chapters), counts)
+    heard = []
+    for c in cast.characters:
+        guess = name_gender(c.name) if c.gender == "unknown" else c.gender
+        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
+        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
+        against = she if guess == "male" else he if guess == "female" else 1
+        heard.append(dataclasses.replace(c, gender=guess) if c.gender == "unknown" and not against else c)
+    return heard
+
+
 def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, find_new: bool = False) -> Cast:
     """The cast the voices files give (the work's own cast file, once a render wrote it), or on
     a first render the work's character tags and what discovery finds."""

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..sound.assemble import NOISE_AMPLITUDE
-from ..casting.cast import Casting, cast_work, described_speakers, find_cast, narrator_for, voice_for
+from ..casting.cast import (Casting, cast_work, described_speakers, find_cast, listened_for, narrator_for,
+                            voice_for)
 from ..casting.config import Config, character_label, load_layers, series_cast
 from ..engines import get_engine
 from ..errors import AudioficError
@@ -128,7 +129,7 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     config, user_cast = load_layers(moved_from or out_dir, options.voices, work.language, work.fandoms,
                                     options.recast)
     cast = find_cast(work, config, user_cast, find_new)
-    attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
+    attribution = attribute(work, listened_for(work, cast), config.narrator_character, config.overrides)
     described = described_speakers(attribution.described, cast)  # "the drunken buffoon", heard often
     work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
     others = [f / "voices.toml" for f in work_folders(options.output) if f not in (out_dir, moved_from)]
