@@ -658,3 +658,17 @@ def test_a_first_render_listens_for_a_gender_the_pronouns_left_open_by_the_first
     glory = [Character("Mara", [], "female"), Character("Glory", [], "unknown")]
     split = segmented('Glory came in. She sat down. Glory stood up. He left.')  # the pronouns disagree: left open
     assert {c.name: c.gender for c in listened_for(split, Cast(glory, [], first_render=True))}["Glory"] == "unknown"
+
+
+def test_a_surname_and_a_title_with_it_are_the_person_of_that_name_unless_two_share_it():
+    scene = ('Tobias Marr came to the harbour in the spring. Tobias was tall, and he was quiet. "Good morning," '
+             'said Tobias. Mara looked up at him. "Morning, Mr. Marr," said Mara. She smiled. Marr nodded. He sat '
+             'down. "Please," said Marr. Mara laughed. "You are welcome," said Mara. ') * 3
+    cast = {c.name: c for c in discover(scene)}
+    assert {"Marr", "Mr. Marr", "Tobias"} <= set(cast["Tobias Marr"].aliases) and "Mara" in cast
+    sister = scene + ('Anna Marr came in from the rain. "Tobias!" said Anna Marr. She hugged him. "Anna," said '
+                      'Tobias. Mrs. Marr, their mother, sat by the fire. "Children," said Mrs. Marr. ') * 3
+    cast = {c.name: c for c in discover(sister)}
+    shared = cast["Tobias Marr"].aliases + cast["Anna Marr"].aliases
+    assert not {"Marr", "Mr. Marr", "Mrs. Marr"} & set(shared)  # two Marrs (and their mother): not ours to guess
+    assert "Tobias" in cast["Tobias Marr"].aliases and "Anna" in cast["Anna Marr"].aliases

@@ -43,12 +43,21 @@ class Inline:
 def deaf_to_ctrl_c():
     """Worker processes started in here (a spawn pool starts them as jobs are submitted) begin
     life with SIGINT blocked, a mask that survives exec: a terminal's Ctrl-C, sent to the whole
-    process group, reaches only the main process, which stops them and cleans up."""
+    process group, reaches only the main process, which stops them and cleans up. A Ctrl-C
+    that comes while they are being started is held until they are (a worker left half-started
+    would print a traceback of its own)."""
+    heard = []
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, lambda *_: heard.append(True)) if main else None
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if main:
+            signal.signal(signal.SIGINT, handler)
+        if heard:  # a Ctrl-C while a worker was being started: raised now that it has all it needs
+            raise KeyboardInterrupt
 
 
 def worker_pool(count: int) -> cf.ProcessPoolExecutor:

@@ -384,21 +384,33 @@ def _trim_name(name: str) -> str:
 
 
 def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str) -> list[Character]:
-    """"Spike" and "Spike Spiegel" are one character, named by the longer form."""
+    """"Spike" and "Spike Spiegel" are one character, named by the longer form; so are "Marr"
+    and "Mr. Marr" with "Tobias Marr", unless another Marr makes that a guess (then the surname
+    goes to the one it mostly means, or stays a name of its own)."""
     weight = {n: mentions.get(n, 0) + 2 * speaking.get(n, 0) for n in names}
     groups: dict[str, list[str]] = {}
-    for name in sorted(names, key=lambda n: (-len(n.split()), -weight[n], n)):
-        tokens = [t for t in name.split() if t not in TITLES]
-        home = None
-        for head in groups:
-            head_tokens = [t for t in head.split() if t not in TITLES]
-            if tokens and set(tokens) <= set(head_tokens) and tokens[0] in (head_tokens[0], head_tokens[-1]):
-                home = head
-                break
-        if home is None:
-            groups[name] = [name]
+
+    def tokens_of(name: str) -> list[str]:
+        return [t for t in name.split() if t not in TITLES]
+
+    for name in sorted(names, key=lambda n: (-len(tokens_of(n)), -len(n.split()), -weight[n], n)):
+        tokens = tokens_of(name)
+        homes = [head for head in groups if tokens and set(tokens) <= set(tokens_of(head))
+                 and tokens[0] in (tokens_of(head)[0], tokens_of(head)[-1]) and _title_fits(name, head)]
+        bearers = [h for h in groups if len(tokens) == 1 and tokens_of(h)[-1] == tokens[0] != tokens_of(h)[0]
+                   or len(tokens) == 1 and tokens_of(h) == tokens and h != name]
+        if len(bearers) > 1:
+            # "Bingley" of Mr. Bingley and of Caroline Bingley: the one called by the surname
+            # alone; "Mr. Marr" where Tobias and Anna Marr are both in the story may be their
+            # father: which one is not ours to guess
+            by_surname = sorted((h for h in homes if tokens_of(h) == tokens), key=lambda h: -weight[h])
+            clear = len(by_surname) == 1 or len(by_surname) > 1 and weight[by_surname[0]] >= 2 * weight[by_surname[1]]
+            unmarried = name.split()[0].rstrip(".") in ("Miss", "Ms") and len(homes) == 1  # a daughter, never the mother
+            homes = by_surname[:1] if clear else homes if unmarried else []  # Darcy: Mr. Darcy, not his sister
+        if homes:
+            groups[homes[0]].append(name)
         else:
-            groups[home].append(name)
+            groups[name] = [name]
     _merge_nicknames(groups, weight, text)
     cast = []
     kept = {head: members for head, members in groups.items() if sum(weight[m] for m in members) >= 3}
@@ -410,6 +422,19 @@ def merge_names(names: set[str], mentions: Counter, speaking: Counter, text: str
         cast.append((total, Character(name=head, aliases=sorted(set(members) - {head}), gender=gender)))
     cast.sort(key=lambda pair: (-pair[0], pair[1].name))
     return [c for _, c in cast]
+
+
+def _title_fits(name: str, head: str) -> bool:
+    """"Mr. Marr" is not Anna Marr, nor "Mrs. Marr" Tobias Marr, nor "Miss Bennet" Mrs. Bennet:
+    a title against the other name's title, else against its first name's usual sex."""
+    sex = {**{t: "male" for t in MALE_TITLES}, **{t: "female" for t in FEMALE_TITLES}}
+    title, their_title = name.split()[0], head.split()[0]
+    if title in TITLES and their_title in TITLES:  # "Miss Bennet" is not "Mrs. Bennet", nor "Mrs. Forster"
+        # "Colonel Forster": one title, one person
+        return title.rstrip(".") == their_title.rstrip(".")
+    mine = sex.get(title)
+    theirs = name_gender(next((t for t in head.split() if t not in TITLES), ""))
+    return not mine or theirs in ("unknown", mine)
 
 
 # Nicknames that do not start like the name ("Bob" for Robert); those that do are found by rule.
