@@ -60,6 +60,10 @@ def friendly(fn):
             if os.environ.get("AUDIOFIC_DEBUG"):
                 raise
             _fail(f"unexpected {type(exc).__name__}: {exc} (set AUDIOFIC_DEBUG=1 for details)")
+        finally:
+            # Done, or stopping: a Ctrl-C while Python shuts down would kill it with no word and
+            # no exit status of ours (its own handler is gone by then). Nothing is left to stop.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     return wrapper
 
