@@ -62,8 +62,8 @@ def listened_for(work: Work, cast: Cast) -> list[Character]:
     """The characters as attribution listens for them. On a first render, a gender the
     pronouns left open is the one the first name usually has, as casting will give it, where
     no pronoun after the name says otherwise ("he said" on the telephone is Angel's, not the
-    man upstairs'); a name the pronouns split on stays open. The cast file keeps the text's
-    own genders."""
+    man upstairs'); a name the pronouns split on stays open. The cast file records them so, and
+    a later render hears the work as this one did."""
     open_ = [c for c in cast.characters if c.gender == "unknown"]
     if not cast.first_render or not open_:
         return cast.characters

@@ -8,6 +8,7 @@ no audio: who reads each segment, in which voice, under which cache key, into wh
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -129,7 +130,8 @@ def prepare(path: Path, options: Options, find_new: bool = False, check_voices: 
     config, user_cast = load_layers(moved_from or out_dir, options.voices, work.language, work.fandoms,
                                     options.recast)
     cast = find_cast(work, config, user_cast, find_new)
-    attribution = attribute(work, listened_for(work, cast), config.narrator_character, config.overrides)
+    cast = dataclasses.replace(cast, characters=listened_for(work, cast))  # and the cast file keeps them
+    attribution = attribute(work, cast.characters, config.narrator_character, config.overrides)
     described = described_speakers(attribution.described, cast)  # "the drunken buffoon", heard often
     work = attribution.apply(work, voiced={c.name for c in cast.characters + described})
     others = [f / "voices.toml" for f in work_folders(options.output) if f not in (out_dir, moved_from)]
