@@ -57,7 +57,6 @@ class Cast:
     first_render: bool  # no cast in the voices files: the cast is what the text gives
 
 
-
 def listened_for(work: Work, cast: Cast) -> list[Character]:
     """The characters as attribution listens for them. On a first render, a gender the
     pronouns left open is the one the first name usually has, as casting will give it, where
@@ -72,11 +71,16 @@ def listened_for(work: Work, cast: Cast) -> list[Character]:
     heard = []
     for c in cast.characters:
         guess = name_gender(c.name) if c.gender == "unknown" else c.gender
-        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
-        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
+        he, she = _he_she(c, counts)
         against = she if guess == "male" else he if guess == "female" else 1
         heard.append(dataclasses.replace(c, gender=guess) if c.gender == "unknown" and not against else c)
     return heard
+
+
+def _he_she(character: Character, counts: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """The "he"s and "she"s after any of a character's names (infer_genders' evidence)."""
+    return (sum(counts.get(n, (0, 0))[0] for n in character.names()),
+            sum(counts.get(n, (0, 0))[1] for n in character.names()))
 
 
 def find_cast(work: Work, config: Config, user_cast: list[str] | None = None, find_new: bool = False) -> Cast:
@@ -145,8 +149,7 @@ def gender_reasons(work: Work, casting: Casting) -> dict[str, str]:
     infer_genders(names, "\n\n".join(chapter.text for chapter in work.chapters), counts)
     why = {}
     for c in casting.characters:
-        he = sum(counts.get(n, (0, 0))[0] for n in c.names())
-        she = sum(counts.get(n, (0, 0))[1] for n in c.names())
+        he, she = _he_she(c, counts)
         if c.name.split()[0] in MALE_TITLES | FEMALE_TITLES:
             why[c.name] = "title"
         elif c.gender != "unknown" and (he or she) and (c.gender == "male") == (he > she):
