@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 need=""
 command -v espeak-ng >/dev/null 2>&1 || need="$need espeak-ng"
 command -v ffmpeg >/dev/null 2>&1 || need="$need ffmpeg"
+# A headless browser for the studio's tests and its screenshot (Debian's own builds).
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     need="$need python3-venv"

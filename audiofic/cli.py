@@ -81,6 +81,7 @@ def main():
     audiofic shelf downloads/ -o shelf     many works, one cache (--ray for a cluster)
     audiofic words story.txt                names and rare words, and how they are said
     audiofic voices                         the voices the installed engines offer
+    audiofic studio story.txt               a page in your browser: hear the cast, fix lines, re-render
     """
 
 
@@ -502,6 +503,55 @@ def serve(folder, host, port):
         pass
     finally:
         server.server_close()
+
+
+@main.command()
+@source_argument
+@work_output_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any but this machine's own needs the secret URL printed at start.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
+@friendly
+def studio(file, output, host, port, no_browser):
+    """A local web page for FILE's cast, script and chapters: hear, fix, re-render."""
+    import secrets
+    import socket
+
+    from .publish.serve import quiet_server
+    from .studio.app import LOOPBACK, create_app
+    from .studio.work import StudioWork
+
+    work = StudioWork(file, output)
+    token = None if host in LOOPBACK else secrets.token_urlsafe(18)
+    server = quiet_server(None, host, port)
+    actual = server.server_address[1]
+    shown = socket.gethostbyname(socket.gethostname()) if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    names = {f"{shown}:{actual}"} | ({f"{h}:{actual}" for h in ("127.0.0.1", "localhost", "[::1]")}
+                                    if host in LOOPBACK else set())
+    app = create_app(work, token, allowed_hosts=None if token else names)
+    server.app = app
+    url = f"http://{shown}:{actual}/" + (f"?token={token}" if token else "")
+    click.echo(url)
+    if token:
+        click.echo("Anyone on your network with this address (token included) can change this work's cast.", err=True)
+    click.echo("Ctrl-C stops the studio.", err=True)
+    sys.stdout.flush()
+    if not no_browser and _can_open_browser():
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    finally:
+        app.studio_stop()
+        server.server_close()
+
+
+def _can_open_browser() -> bool:
+    """Only a graphical browser: on a console, webbrowser would start a text one in our terminal."""
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def count_words(text: str) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "audiofic"
 # Lowest first: a module may import from its own folder and from any folder below it.
-LAYERS = ["base", "engines", "publish", "read", "story", "casting", "sound", "run", "cli"]
+LAYERS = ["base", "engines", "publish", "read", "story", "casting", "sound", "run", "studio", "cli"]
 BASE = {"__init__", "model", "errors", "files"}
 
 

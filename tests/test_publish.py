@@ -212,3 +212,24 @@ def test_one_table_holds_every_format():
     for fmt in FORMATS.values():
         assert mime_for_suffix("." + fmt.extension) == fmt.mime  # serve and the feed read the same table
         assert fmt.encoder and fmt.muxer and callable(fmt.write_tags)
+
+
+def test_serve_builds_a_feeds_links_from_the_address_it_was_fetched_at(tmp_path):
+    """A feed rendered without --base-url, fetched by a phone at this machine's LAN address: its
+    enclosures point back at that address (not at the phone's own loopback) and play from there;
+    audiofic's state under .audiofic/ is never served."""
+    from audiofic.publish.serve import feed_app
+
+    assert run_cli("render", EXAMPLE, "-o", tmp_path, "--chapter", "1").returncode == 0
+    work = next(p for p in tmp_path.iterdir() if p.is_dir())
+    client = feed_app(tmp_path).test_client()
+    feed = client.get(f"/{work.name}/feed.xml", headers={"Host": "192.168.1.20:8000"})
+    parsed = podcastparser.parse("http://192.168.1.20:8000/feed.xml", __import__("io").BytesIO(feed.data))
+    urls = [e["enclosures"][0]["url"] for e in parsed["episodes"]]
+    assert urls and all(u.startswith(f"http://192.168.1.20:8000/{work.name}/") for u in urls), urls
+    episode = client.get(urls[0].removeprefix("http://192.168.1.20:8000"), headers={"Range": "bytes=0-9"})
+    assert episode.status_code == 206 and len(episode.data) == 10
+    assert (work / ".audiofic" / "manifest.json").is_file()
+    for hidden in (f"/{work.name}/.audiofic/manifest.json", f"/{work.name}/%2Eaudiofic/manifest.json",
+                   f"/{work.name}/../{work.name}/.audiofic/manifest.json"):
+        assert client.get(hidden).status_code == 404, hidden

@@ -1,91 +1,40 @@
-"""Serve the output folder over HTTP, with Range requests (podcast apps seek by byte range)."""
+"""Serve the output folder over HTTP (Flask): the feeds, their audio with byte ranges (podcast
+apps seek by range; werkzeug's file responses answer them), and nothing of audiofic's own state.
+
+A feed rendered without --base-url points at this machine's loopback address; served here, its
+links are rebuilt from the address the client asked for, so a phone on the same network that
+fetched the feed from this machine plays its episodes without a re-render.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
-import re
-from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import errno
+import html
+import socket
 from pathlib import Path
+from urllib.parse import quote
 
+from flask import Flask, Response, abort, request, send_from_directory
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server as werkzeug_server
+
+from ..errors import AudioficError
+from .feed import DEFAULT_PORT
 from .formats import mime_for_suffix
 from .library import work_folders
 
-
 IDLE_SECONDS = 30  # a client that sends nothing for this long is dropped
 MAX_PATH = 1024
+LOCAL_BASE = f"http://127.0.0.1:{DEFAULT_PORT}/"  # where a feed rendered without --base-url points
+LINKED = (".xml", ".opml")  # the files whose links are rebuilt from the request's host
 
 
-class RangeHandler(SimpleHTTPRequestHandler):
-    """SimpleHTTPRequestHandler plus single byte ranges (206 Partial Content); every malformed
-    request gets a status code, and a client that hangs up is let go without a word."""
+class QuietHandler(WSGIRequestHandler):
+    """No request log, no traceback for a client that hung up, and an idle client let go."""
 
     timeout = IDLE_SECONDS
 
-    def guess_type(self, path):
-        return mime_for_suffix(os.path.splitext(str(path))[1]) or super().guess_type(path)
-
-    def end_headers(self):
-        self.send_header("Accept-Ranges", "bytes")
-        super().end_headers()
-
-    def send_head(self):
-        if len(self.path) > MAX_PATH or "\x00" in self.path or "%00" in self.path:
-            self.send_error(HTTPStatus.BAD_REQUEST, "Bad path")
-            return None
-        try:
-            return self._send_head()
-        except (OSError, ValueError):
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-            return None
-
-    def _send_head(self):
-        header = self.headers.get("Range")
-        path = Path(self.translate_path(self.path))
-        if not header or not path.is_file():
-            return super().send_head()
-        m = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
-        size = path.stat().st_size
-        if not m or (not m.group(1) and not m.group(2)):
-            return super().send_head()
-        if len(m.group(1)) > 18 or len(m.group(2)) > 18:  # past any file's size
-            return self._unsatisfiable(size)
-        if m.group(1):
-            start = int(m.group(1))
-            end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-        else:  # the last N bytes
-            start, end = max(0, size - int(m.group(2))), size - 1
-        if start >= size or start > end:
-            return self._unsatisfiable(size)
-        handle = open(path, "rb")  # noqa: SIM115 - closed by copyfile's caller
-        handle.seek(start)
-        self.send_response(HTTPStatus.PARTIAL_CONTENT)
-        self.send_header("Content-Type", self.guess_type(path))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        self._remaining = end - start + 1
-        return handle
-
-    def _unsatisfiable(self, size: int):
-        self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-        self.send_header("Content-Range", f"bytes */{size}")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        return None
-
-    def copyfile(self, source, outputfile):
-        remaining = getattr(self, "_remaining", None)
-        if remaining is None:
-            return super().copyfile(source, outputfile)
-        while remaining > 0:
-            chunk = source.read(min(65536, remaining))
-            if not chunk:
-                break
-            outputfile.write(chunk)
-            remaining -= len(chunk)
-        self._remaining = None
+    def log(self, type, message, *args):  # noqa: A002 - werkzeug's names
+        pass
 
     def handle(self):
         try:
@@ -93,21 +42,61 @@ class RangeHandler(SimpleHTTPRequestHandler):
         except (ConnectionError, TimeoutError):
             pass  # the client hung up or went quiet: nothing to tell anyone
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
+
+def quiet_server(app, host: str, port: int, idle_seconds: float = IDLE_SECONDS) -> BaseWSGIServer:
+    """A threaded werkzeug server for `app` that prints nothing of its own. The socket is bound
+    here, so a port in use is our one-line error (werkzeug would print its own and exit)."""
+    handler = type("Handler", (QuietHandler,), {"timeout": idle_seconds})
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(128)
+        server = werkzeug_server(host, port, app, threaded=True, request_handler=handler, fd=listening.fileno())
+    except OSError as exc:
+        busy = " (another program has it: choose another with --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise AudioficError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{busy}") from None
+    finally:
+        listening.close()  # the server holds its own copy
+    server.handle_error = lambda request, client_address: None  # a broken connection is the client's business
+    return server
 
 
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
+def hidden(name: str) -> bool:
+    """audiofic's state (`.audiofic/`), half-written files and any other dot-name are not served."""
+    return any(part.startswith(".") for part in name.replace("\\", "/").split("/"))
 
-    def handle_error(self, request, client_address):
-        pass  # a broken connection is the client's business; never a traceback on our stderr
+
+def feed_app(folder: Path) -> Flask:
+    app = Flask("audiofic.serve")
+    folder = Path(folder).resolve()
+
+    @app.get("/")
+    def index():
+        links = "".join(f'<li><a href="{quote(p.as_posix())}">{html.escape(p.as_posix())}</a></li>'
+                        for p in feeds(folder))
+        return f"<!doctype html><title>audiofic</title><h1>Feeds</h1><ul>{links or '<li>none yet</li>'}</ul>"
+
+    @app.get("/<path:name>")
+    def file(name: str):
+        if len(name) > MAX_PATH or "\x00" in name or hidden(name):
+            abort(404)
+        suffix = Path(name).suffix.lower()
+        if suffix in LINKED:
+            path = (folder / name).resolve()
+            if not path.is_relative_to(folder) or not path.is_file():
+                abort(404)
+            text = path.read_text("utf-8").replace(LOCAL_BASE, request.host_url)
+            return Response(text, mimetype=mime_for_suffix(suffix) or "application/xml")
+        return send_from_directory(folder, name, mimetype=mime_for_suffix(suffix), conditional=True,
+                                   max_age=0)
+
+    return app
 
 
 def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000,
-                idle_seconds: float = IDLE_SECONDS) -> ThreadingHTTPServer:
-    handler_class = type("Handler", (RangeHandler,), {"timeout": idle_seconds})
-    return QuietServer((host, port), functools.partial(handler_class, directory=str(folder)))
+                idle_seconds: float = IDLE_SECONDS) -> BaseWSGIServer:
+    return quiet_server(feed_app(folder), host, port, idle_seconds)
 
 
 def feeds(folder: Path) -> list[Path]:

@@ -30,8 +30,8 @@ from .job import ProgressFn, Report, Run
 from .m4b import m4b_current, m4b_wanted, render_m4b, report_stale_m4b
 from .plan import Options, Plan, Prepared, prepare
 from .schedule import Backend, Local, deaf_to_ctrl_c, process, worker_pool
-from .state import (Manifest, WorkLock, cache_dir_for, move_work, prepare_folders, remove_stale_partials,
-                    work_identity)
+from .state import (Manifest, WorkLock, cache_dir_for, move_work, prepare_folders, record_options,
+                    remove_stale_partials, work_identity)
 
 THOUGHT_GAIN = -4.0  # dB: thoughts are heard softer than the narration around them
 
@@ -68,6 +68,7 @@ def start(path: Path, options: Options, held: contextlib.ExitStack) -> Run:
     held.enter_context(WorkLock(out_dir))
     manifest = Manifest.of(out_dir)
     manifest.claim(identity)
+    record_options(out_dir, path, options)
     write_cast_file(out_dir / "voices.toml", work, ready.casting, ready.config, options.recast)
     remove_stale_partials(out_dir)
     apply_levels(the_plan, Levels(cache, level), options.jobs)

@@ -346,3 +346,25 @@ def _entry_sizes(folder: Path) -> dict[str, int]:
         sizes.update((entry.stem, entry.stat().st_size) for entry in folder.glob(pattern)
                      if not entry.name.startswith("."))
     return sizes
+
+
+LAST_RENDER = "last-render.json"
+UNRECORDED = ("chapters", "force", "jobs", "recast")  # what one run asks, not what the work is made with
+
+
+def record_options(out_dir: Path, source: Path, options) -> None:
+    """The source and the options a render was made with, so the studio re-renders a chapter as
+    the last render made it (paths absolute: the studio may run from another folder)."""
+    fields = {k: (str(Path(v).resolve()) if isinstance(v, Path) else v)
+              for k, v in dataclasses.asdict(options).items() if k not in UNRECORDED}
+    data = json.dumps({"source": str(Path(source).resolve()), "options": fields}, indent=1, ensure_ascii=False)
+    atomic_write(out_dir / STATE_DIR / LAST_RENDER, data)
+
+
+def recorded_options(out_dir: Path) -> tuple[Path, dict] | None:
+    """(source, options as recorded) of the work's last render, or None."""
+    try:
+        data = json.loads((out_dir / STATE_DIR / LAST_RENDER).read_text("utf-8"))
+        return Path(data["source"]), dict(data["options"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
