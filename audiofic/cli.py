@@ -133,6 +133,9 @@ def rendering_options(output_help: str, cache_help: str):
                      help="folders: OUTPUT/<work-slug>/; audiobookshelf: OUTPUT/Author/[Series/]Title/ with "
                           "the sidecar files Audiobookshelf reads [default: what OUTPUT was rendered in, else "
                           "folders]."),
+        click.option("--captions", is_flag=True,
+                     help="Read-along files beside each chapter: WebVTT and SRT captions timed from the audio, "
+                          "JSON chapters with the scenes; the feed lists them (podcast:transcript)."),
         click.option("--recast", is_flag=True,
                      help="Cast every character again from today's voices, setting aside the voices in the "
                           "work's voices.toml (names, aliases and genders stay; the old file is kept as .bak)."),
@@ -252,6 +255,32 @@ def script(file, fmt, explain, spoken, **given):
                 rule = f"[{seg.rule}, {CONFIDENCE.get(seg.rule, '?')}] " if explain and seg.kind == "dialogue" else ""
                 shown = p.speech if spoken else seg.text
                 click.echo(f"{index:>5} {seg.kind:<9} {p.reader[:18]:<18} {p.voice.voice:<16} {rule}{shown}")
+
+
+@main.command("export-text")
+@source_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write it to this file (written whole, then renamed) instead of standard output.")
+@voices_option
+@chapter_option
+@work_output_option
+@cast_from_option
+@notes_option
+@title_option
+@author_option
+@friendly
+def export_text(file, fmt, out_file, **given):
+    """FILE as audiofic understood it: chapters, scene breaks and who says each line."""
+    from .files import atomic_write
+    from .run.export import work_text
+    from .run.plan import prepare
+
+    text = work_text(prepare(file, options_from(given), check_voices=False), markdown=fmt == "markdown")
+    if out_file:
+        atomic_write(out_file, text)
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +18,7 @@ import lxml.etree  # noqa: F401 - feedgen 1.0 uses lxml.etree without importing 
 from feedgen.feed import FeedGenerator
 
 from ..files import write_if_changed
+from . import podcastindex
 from .formats import FORMATS, per_chapter
 from ..model import Work
 from .tag import Cover
@@ -38,6 +39,7 @@ class Episode:
     path: Path
     seconds: float
     fmt: str
+    readalong: dict[str, str] = field(default_factory=dict)  # vtt, srt, chapters → file name
 
 
 def explicit(rating: str | None) -> str:
@@ -61,6 +63,7 @@ def write_feed(path: Path, work: Work, work_key: str, episodes: list[Episode], b
     base_url = base_url.rstrip("/") + "/"
     fg = FeedGenerator()
     fg.load_extension("podcast")
+    podcastindex.register(fg)
     fg.title(work.title)
     fg.link(href=work.url or base_url, rel="alternate")
     fg.description(work.summary or f"{work.title}, read by audiofic.")
@@ -99,12 +102,18 @@ def _add_episode(fg: FeedGenerator, work: Work, work_key: str, episode: Episode,
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")
     entry.podcast.itunes_explicit(explicit(work.rating))
+    for kind in ("vtt", "srt"):
+        if kind in episode.readalong:
+            entry.podcastindex.transcript(base_url + quote(episode.readalong[kind]), kind, work.language)
+    if "chapters" in episode.readalong:
+        entry.podcastindex.chapters(base_url + quote(episode.readalong["chapters"]))
 
 
 def shelf_feed(runs, base_url: str) -> str:
     """One feed of every chapter of every work on a shelf, each work's chapters in order."""
     fg = FeedGenerator()
     fg.load_extension("podcast")
+    podcastindex.register(fg)
     fg.title("audiofic shelf")
     fg.link(href=base_url, rel="alternate")
     fg.description(f"{len(runs)} work{'s' if len(runs) != 1 else ''} read by audiofic: " + "; ".join(run.ready.work.title for run in runs))
@@ -165,8 +174,10 @@ def episodes(the_plan, out_dir: Path, manifest, formats: tuple[str, ...]) -> lis
         for cp in the_plan.chapters:
             record = manifest.get(cp.chapter.number)  # a run.state.ChapterRecord
             if record and fmt in record.files and (out_dir / record.files[fmt]).exists():
+                readalong = {kind: name for kind, name in record.captions.items()
+                             if kind != "hash" and (out_dir / name).is_file()}
                 found.append(Episode(cp.chapter.number, cp.chapter.title, out_dir / record.files[fmt],
-                                     record.seconds, fmt))
+                                     record.seconds, fmt, readalong))
     elif (record := manifest.get("m4b")) and (out_dir / record.file).exists():
         found.append(Episode(1, the_plan.work.title, out_dir / record.file, record.seconds, "m4b"))
     return found

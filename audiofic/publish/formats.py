@@ -48,7 +48,9 @@ FORMATS: dict[str, Format] = {
 }
 
 # What serve hands out besides audio.
-OTHER_MIME = {".xml": "application/rss+xml", ".m3u8": "audio/x-mpegurl", ".jpg": "image/jpeg", ".png": "image/png"}
+OTHER_MIME = {".xml": "application/rss+xml", ".m3u8": "audio/x-mpegurl", ".jpg": "image/jpeg", ".png": "image/png",
+              ".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json+chapters",
+              ".epub": "application/epub+zip"}
 
 
 def mime_for_suffix(suffix: str) -> str | None:

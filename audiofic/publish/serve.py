@@ -25,7 +25,7 @@ from .library import work_folders
 IDLE_SECONDS = 30  # a client that sends nothing for this long is dropped
 MAX_PATH = 1024
 LOCAL_BASE = f"http://127.0.0.1:{DEFAULT_PORT}/"  # where a feed rendered without --base-url points
-LINKED = (".xml", ".opml")  # the files whose links are rebuilt from the request's host
+LINKED = (".xml", ".opml", ".json")  # the files whose links are rebuilt from the request's host
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -87,7 +87,7 @@ def feed_app(folder: Path) -> Flask:
             if not path.is_relative_to(folder) or not path.is_file():
                 abort(404)
             text = path.read_text("utf-8").replace(LOCAL_BASE, request.host_url)
-            return Response(text, mimetype=mime_for_suffix(suffix) or "application/xml")
+            return Response(text, mimetype=mime_for_suffix(suffix))
         return send_from_directory(folder, name, mimetype=mime_for_suffix(suffix), conditional=True,
                                    max_age=0)
 

@@ -19,6 +19,7 @@ from ..sound.levels import encode_to_target
 from ..sound.synthesize import cache_path
 from .job import Run
 from .plan import ChapterPlan
+from .readalong import captions_current, remove_captions, write_captions
 from .state import ChapterRecord
 
 
@@ -43,7 +44,7 @@ def _marks(cp: ChapterPlan, positions: list[int]) -> list[tuple[str, str, int, i
 
 def encode_chapter_files(cp: ChapterPlan, out_dir: Path, cache: Path, cover: Cover,
                          pending: dict[str, cf.Future] | None = None,
-                         cancelled: Callable[[], bool] = lambda: False) -> tuple[float, list]:
+                         cancelled: Callable[[], bool] = lambda: False) -> tuple[float, list, list[int]]:
     """Encode and tag one chapter's files, each under a temporary name renamed into place.
     Segments still being synthesized are awaited in turn, so encoding follows synthesis."""
     outputs = [(fmt, out_dir / name) for fmt, name in cp.filenames.items()]
@@ -68,20 +69,40 @@ def encode_chapter_files(cp: ChapterPlan, out_dir: Path, cache: Path, cover: Cov
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
-    return seconds, marks
+    return seconds, marks, positions
 
 
-def record_chapter(cp: ChapterPlan, run: Run, seconds: float, marks: list) -> None:
-    """The manifest entry of a chapter just written; files it had under other names go."""
+def record_chapter(cp: ChapterPlan, run: Run, seconds: float, marks: list, starts: list[int]) -> None:
+    """The manifest entry of a chapter just written (and its read-along files, with --captions);
+    files it had under other names go."""
     old = run.manifest.get(cp.chapter.number)
     for name in (old.files if old else {}).values():
         if name not in cp.filenames.values():
             with contextlib.suppress(FileNotFoundError):
                 (run.out_dir / name).unlink()
+    captions = old.captions if old else {}
+    if run.options.captions:
+        captions = write_captions(cp, run.out_dir, run.cache, starts, seconds, run.base_url, captions)
+    else:  # read-along files timed to the audio this replaces would be out of step
+        remove_captions(run.out_dir, captions)
     run.manifest.set(cp.chapter.number, ChapterRecord(
         files=cp.filenames, title=cp.chapter.title, audio=cp.audio_hash, tags=cp.tags.as_dict(),
         segments=[p.key for p in cp.segments], pauses=cp.pause_ms, gains=cp.gains,
-        chains={fmt: cp.chain(fmt) for fmt in cp.filenames}, marks=[list(m) for m in marks], seconds=seconds))
+        chains={fmt: cp.chain(fmt) for fmt in cp.filenames}, marks=[list(m) for m in marks], seconds=seconds,
+        starts=list(starts), captions=captions if run.options.captions else {}))
+
+
+def caption_if_needed(cp: ChapterPlan, record: ChapterRecord, run: Run) -> bool:
+    """A current chapter's read-along files, written where they are missing or out of date;
+    False when its record cannot time them (an older audiofic's): the chapter is made again."""
+    if not run.options.captions or captions_current(cp, record, run.out_dir):
+        return True
+    if len(record.starts) != len(cp.segments) + 2:
+        return False
+    captions = write_captions(cp, run.out_dir, run.cache, record.starts, record.seconds, run.base_url,
+                              record.captions)
+    run.manifest.set(cp.chapter.number, dataclasses.replace(record, captions=captions))
+    return True
 
 
 def files_current(cp: ChapterPlan, record: ChapterRecord, out_dir: Path, audio: bool = True) -> bool:

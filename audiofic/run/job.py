@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..publish.feed import local_url
 from ..publish.tag import Cover
 from .plan import ChapterPlan, Options, Prepared
 from .state import Manifest
@@ -66,6 +67,11 @@ class Run:
     todo: list[ChapterPlan] = field(default_factory=list)  # chapters whose files are written again
     needed: list[ChapterPlan] = field(default_factory=list)  # chapters whose segments must be in the cache
     error: str | None = None  # why this work failed, when a shelf goes on without it
+
+    @property
+    def base_url(self) -> str:
+        """Where the work's folder is served, for the feed's and the read-along files' links."""
+        return self.options.base_url or local_url(self.options.output, self.out_dir)
 
 
 @dataclass(frozen=True)

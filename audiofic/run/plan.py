@@ -56,6 +56,7 @@ class Options:
     cast_from: Path | None = None  # a cast file whose characters keep their voices here (a series)
     recast: bool = False  # cast everyone again from today's voices, setting aside the cast file's
     layout: str | None = None  # "folders" or "audiobookshelf"; None: what the output folder records
+    captions: bool = False  # read-along files beside each chapter: WebVTT, SRT, JSON chapters
 
 
 @dataclass

@@ -19,13 +19,13 @@ from ..casting.cast import reader_lines, voices_summary, write_cast_file
 from ..errors import WORKER_DIED, AudioficError
 from ..model import Voice
 from ..publish.covers import cover_id, generate_cover, load_cover
-from ..publish.feed import local_url, publish, publish_cover
+from ..publish.feed import publish, publish_cover
 from ..publish.library import STATE_DIR, record_layout, write_sidecars
 from ..publish.formats import per_chapter
 from ..sound import assemble
 from ..sound.levels import Levels, parse_loudness
 from ..sound.synthesize import synthesize_job
-from .chapters import files_current, retag_if_changed
+from .chapters import caption_if_needed, files_current, retag_if_changed
 from .job import ProgressFn, Report, Run
 from .m4b import m4b_current, m4b_wanted, render_m4b, report_stale_m4b
 from .plan import Options, Plan, Prepared, prepare
@@ -107,7 +107,8 @@ def _choose_chapters(run: Run) -> None:
             if record and record.audio != cp.audio_hash:
                 run.report.stale.append(cp.chapter.number)  # a change reached it too: said in the last line
             continue
-        if not run.options.force and record and files_current(cp, record, run.out_dir):
+        if not run.options.force and record and files_current(cp, record, run.out_dir) \
+                and caption_if_needed(cp, record, run):
             retag_if_changed(cp, record, run)
             run.report.skipped += 1
             run.report.audio_seconds += record.seconds
@@ -122,8 +123,7 @@ def finish(run: Run) -> None:
         render_m4b(run)
     elif run.manifest.get("m4b") or "m4b" in run.options.formats:
         report_stale_m4b(run, "m4b" in run.options.formats)
-    base_url = run.options.base_url or local_url(run.options.output, run.out_dir)
-    publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, base_url, run.identity)
+    publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.base_url, run.identity)
     if run.ready.layout == "audiobookshelf":
         write_sidecars(run.out_dir, run.ready.work, reader_lines(run.ready.config, run.ready.casting))
 

@@ -77,8 +77,8 @@ class Backend:
 
     def encode(self, cp: ChapterPlan, run: Run, cancel: threading.Event,
                pending: dict[str, cf.Future]) -> cf.Future:
-        """Write the chapter's files; the future gives (seconds, marks), or (seconds, None) when
-        the chapter's manifest entry is already written."""
+        """Write the chapter's files; the future gives (seconds, marks, segment starts), or
+        (seconds, None, None) when the chapter's manifest entry is already written."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -100,9 +100,10 @@ class Local(Backend):
 
     def encode(self, cp, run, cancel, pending):
         def encode_and_record():  # recorded in the same thread, so a Ctrl-C never falls between
-            seconds, marks = encode_chapter_files(cp, run.out_dir, run.cache, run.cover, pending, cancel.is_set)
-            record_chapter(cp, run, seconds, marks)
-            return seconds, None
+            seconds, marks, starts = encode_chapter_files(cp, run.out_dir, run.cache, run.cover, pending,
+                                                          cancel.is_set)
+            record_chapter(cp, run, seconds, marks, starts)
+            return seconds, None, None
 
         return self._threads.submit(encode_and_record)
 
@@ -201,12 +202,12 @@ def process(runs: list[Run], backend: Backend, progress: ProgressFn | None = Non
         for future in cf.as_completed(encodes):
             run, cp = encodes[future]
             try:
-                seconds, marks = future.result()
+                seconds, marks, starts = future.result()
             except BaseException as exc:  # noqa: BLE001 - one work's failure, or the end of the render
                 failed(run, exc)
                 continue
             if marks is not None:
-                record_chapter(cp, run, seconds, marks)
+                record_chapter(cp, run, seconds, marks, starts)
             run.report.audio_seconds += seconds
             run.report.rendered += 1
             tracker.chapter_done(run)

@@ -156,6 +156,8 @@ class ChapterRecord:
     chains: dict[str, str]
     marks: list[list]
     seconds: float
+    starts: list[int] = dataclasses.field(default_factory=list)  # sample where each segment starts, then the tail, the end
+    captions: dict[str, str] = dataclasses.field(default_factory=dict)  # kind → file name, and their "hash"
 
     @classmethod
     def parse(cls, entry) -> "ChapterRecord | None":
@@ -167,9 +169,12 @@ class ChapterRecord:
                 and isinstance(segments, list) and all(isinstance(k, str) for k in segments)
                 and isinstance(marks, list) and all(isinstance(m, list) and len(m) == 4 for m in marks)):
             return None
+        starts, captions = entry.get("starts", []), entry.get("captions", {})
+        if not (isinstance(starts, list) and all(isinstance(n, int) for n in starts)) or not _is_str_map(captions):
+            starts, captions = [], {}  # read-along files are made again; the audio is still good
         return cls(entry["files"], str(entry.get("title", "")), entry["audio"], entry.get("tags", {}), segments,
                    entry.get("pauses", []), entry.get("gains", []), entry.get("chains", {}), marks,
-                   entry.get("seconds", 0.0))
+                   entry.get("seconds", 0.0), starts, captions)
 
 
 @dataclass

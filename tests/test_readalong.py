@@ -1,0 +1,156 @@
+"""Read along: captions per chapter (WebVTT and SRT, read back by webvtt-py), the feed's
+Podcasting 2.0 transcripts and chapters (read back with lxml), timed from the audio."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import webvtt
+from lxml import etree
+
+from audiofic.publish.captions import Cue, segment_cues, sentences, tidy
+from audiofic.sound.timing import sentence_starts
+from conftest import EXAMPLE, ffprobe, run_cli, script_records
+
+PODCAST = "https://podcastindex.org/namespace/1.0"
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text.lower())
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("readalong")
+    result = run_cli("render", EXAMPLE, "-o", out, "--captions")
+    assert result.returncode == 0, result.stderr
+    return out, next(p for p in out.iterdir() if p.is_dir())
+
+
+def test_every_chapter_has_captions_in_order_within_the_file_holding_every_word(captioned):
+    out, work = captioned
+    records = script_records(EXAMPLE, "-o", out)
+    mp3s = sorted(work.glob("*.mp3"))
+    assert len(mp3s) == 3
+    for number, mp3 in enumerate(mp3s, 1):
+        duration = float(ffprobe(mp3)["format"]["duration"])
+        said = [w for r in records if r["chapter"] == number for w in words(r["text"])]
+        for kind in ("vtt", "srt"):
+            cues = list(webvtt.read(mp3.with_suffix(".vtt")) if kind == "vtt" else webvtt.from_srt(mp3.with_suffix(".srt")))
+            assert len(cues) >= 5
+            starts = [seconds(c.start) for c in cues]
+            ends = [seconds(c.end) for c in cues]
+            assert all(s < e for s, e in zip(starts, ends))
+            assert all(e <= s for e, s in zip(ends, starts[1:]))  # in order, never overlapping
+            assert starts[0] >= 0 and ends[-1] <= duration + 0.001
+            heard = [w for c in cues for w in words(c.text)]
+            assert heard == said if kind == "vtt" else _srt_names_only(heard, said), (number, kind)
+
+
+def seconds(clock: str) -> float:
+    """webvtt-py's start_in_seconds is whole seconds: the cue's own time, to the millisecond."""
+    h, m, s = clock.replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def _srt_names_only(heard, said):
+    """SRT writes "Name: " before a character's line: its words are the script's plus names."""
+    extra = list(heard)
+    for w in said:
+        if w not in extra:
+            return False
+        extra.remove(w)
+    return True
+
+
+def test_captions_name_the_characters_and_follow_sentences(captioned):
+    _out, work = captioned
+    cues = list(webvtt.read(next(work.glob("02 *.vtt"))))
+    voiced = {c.voice for c in cues if c.voice}
+    assert voiced and voiced <= {"Mara", "Tobias"}
+    assert all(len(sentences(c.text)) <= 2 for c in cues)
+    raw = next(work.glob("02 *.vtt")).read_text()
+    assert "<v Tobias>" in raw or "<v Mara>" in raw
+
+
+def test_the_feed_lists_both_transcripts_and_the_chapters_of_every_episode(captioned):
+    _out, work = captioned
+    feed = etree.parse(str(work / "feed.xml"))
+    items = feed.findall(".//item")
+    assert len(items) == 3
+    for item in items:
+        types = sorted(t.get("type") for t in item.findall(f"{{{PODCAST}}}transcript"))
+        assert types == ["application/x-subrip", "text/vtt"]
+        chapters = item.find(f"{{{PODCAST}}}chapters")
+        assert chapters is not None and chapters.get("type") == "application/json+chapters"
+        name = chapters.get("url").rsplit("/", 1)[1].replace("%20", " ")
+        data = json.loads((work / name).read_text())
+        assert data["version"] and data["chapters"][0]["startTime"] == 0
+        assert all(m["img"].endswith("/cover.jpg") for m in data["chapters"])
+        times = [m["startTime"] for m in data["chapters"]]
+        assert times == sorted(times)
+    scenes = json.loads(next(work.glob("02 *.chapters.json")).read_text())["chapters"]
+    assert len(scenes) == 2  # chapter two has one scene break
+
+
+def test_captions_come_to_a_rendered_work_without_a_new_encode_and_go_with_it(tmp_path):
+    assert run_cli("render", EXAMPLE, "-o", tmp_path).returncode == 0
+    work = next(p for p in tmp_path.iterdir() if p.is_dir())
+    mp3s = {p: p.stat().st_mtime_ns for p in work.glob("*.mp3")}
+    assert not list(work.glob("*.vtt"))
+    result = run_cli("render", EXAMPLE, "-o", tmp_path, "--captions")
+    assert "0 rendered, 3 skipped" in result.stderr + result.stdout
+    assert len(list(work.glob("*.vtt"))) == 3 and {p: p.stat().st_mtime_ns for p in mp3s} == mp3s
+    vtts = {p: p.stat().st_mtime_ns for p in work.glob("*.vtt")}
+    run_cli("render", EXAMPLE, "-o", tmp_path, "--captions")
+    assert {p: p.stat().st_mtime_ns for p in vtts} == vtts  # nothing changed, nothing written
+    run_cli("render", EXAMPLE, "-o", tmp_path, "--chapter", "2", "--force")
+    assert len(list(work.glob("*.vtt"))) == 2  # its audio changed without captions: its old ones go
+
+
+def _burst(seconds: float, rate: int = 22050) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (8000 * np.sin(2 * np.pi * 220 * t)).astype("<i2")
+
+
+def _quiet(seconds: float, rate: int = 22050) -> np.ndarray:
+    return np.zeros(int(seconds * rate), dtype="<i2")
+
+
+def test_sentences_start_after_the_pause_that_fits_them_not_at_their_share_of_letters():
+    """Two sentences of equal letters, the first spoken slowly with a comma's breath in it:
+    the boundary is the long pause at 3.4 s, not the comma's at 1.0 s nor the share at 2.2 s."""
+    pcm = np.concatenate([_burst(1.0), _quiet(0.12), _burst(2.0), _quiet(0.4), _burst(1.0)])
+    starts = sentence_starts(pcm.tobytes(), 22050, [40, 40])
+    assert starts[0] == 0 and abs(starts[1] - 3.52) < 0.08, starts
+
+
+def test_cues_hold_two_sentences_at_most_and_never_overlap():
+    parts = ["One.", "Two.", "Three.", "Four is long."]
+    cues = segment_cues(parts, [0.0, 1.0, 2.0, 20.0], 30.0, "Mara")
+    assert [c.text for c in cues] == ["One. Two.", "Three.", "Four is long."]  # 15 s closes the second early
+    tidied = tidy(cues + [Cue(0.5, 0.6, "Heading")], 25.0)
+    assert all(a.end <= b.start for a, b in zip(tidied, tidied[1:])) and tidied[-1].end <= 25.0
+    assert "Heading" in " ".join(c.text for c in tidied)  # squeezed, never dropped
+    assert sentences('"Go." She went. Did she? Yes!') == ['"Go."', "She went.", "Did she?", "Yes!"]
+
+
+def test_export_text_holds_every_word_with_its_speaker_and_the_scene_breaks(tmp_path):
+    records = script_records(EXAMPLE)
+    result = run_cli("export-text", EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    told = [w for r in records if r["kind"] != "heading" for w in words(r["text"])]
+    exported = words(re.sub(r"\[[^\]]+\] ", "", text))
+    for w in set(told):
+        assert exported.count(w) >= told.count(w), w
+    line = next(r for r in records if r["kind"] == "dialogue" and r["speaker"])
+    assert f"[{line['speaker']}] “{line['text']}”" in text
+    chapter2 = text.split("2. Chapter Two", 1)[1].split("3. Chapter Three", 1)[0]
+    assert chapter2.count("* * *") == 1  # its one scene break
+    md = run_cli("export-text", EXAMPLE, "--format", "markdown", "--out", tmp_path / "work.md")
+    assert md.returncode == 0 and not md.stdout
+    written = (tmp_path / "work.md").read_text()
+    assert written.startswith("# The Lighthouse Keeper") and "## 2. Chapter Two" in written
+    assert f"**{line['speaker']}:**" in written
