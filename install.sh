@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 || need="$need ffmpeg"
 # A headless browser for the studio's tests and its screenshot (Debian's own builds).
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
+# The EPUB 3 validator the read-along tests run (Java).
+[ -f /usr/share/java/epubcheck.jar ] || need="$need epubcheck"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     need="$need python3-venv"

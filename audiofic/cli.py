@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .run.job import Progress
 
 EXIT_ERROR = 1
+EPUB3 = "epub3"
 EXIT_INTERRUPTED = 130
 
 
@@ -120,9 +121,9 @@ def rendering_options(output_help: str, cache_help: str):
                           "cluster's CPUs]."),
         force_option,
         click.option("--cache", "cache", type=click.Path(path_type=Path), help=cache_help),
-        click.option("--format", "formats", multiple=True, type=click.Choice(list(FORMATS)),
-                     help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file "
-                          "[default: mp3]."),
+        click.option("--format", "formats", multiple=True, type=click.Choice([*FORMATS, EPUB3]),
+                     help="Output format, repeatable: mp3 and opus give a file per chapter, m4b one file, "
+                          "epub3 an EPUB whose text plays along with the MP3s [default: mp3]."),
         click.option("--loudness", default="audiobook", show_default=True,
                      help="audiobook (-18 LUFS, -3 dBTP), podcast (-16 LUFS, -1 dBTP) or LUFS,dBTP like -19,-2."),
         click.option("--base-url", help="Where the output will be served, for the feeds' enclosure URLs."),
@@ -153,7 +154,12 @@ def options_from(given: dict) -> Options:
     """The command's options as one `Options` (every command builds it here)."""
     given = dict(given)
     given["read_summary"] = not given.pop("no_summary", False)
-    given["formats"] = tuple(given.pop("formats", ()) or ("mp3",))
+    formats = list(given.pop("formats", ()) or ["mp3"])
+    if EPUB3 in formats:  # the EPUB holds the chapters' MP3s
+        given["epub"] = True
+        formats = [f for f in formats if f != EPUB3]
+        formats += [] if "mp3" in formats else ["mp3"]
+    given["formats"] = tuple(formats)
     return Options(**given)
 
 

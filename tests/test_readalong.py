@@ -3,6 +3,9 @@ Podcasting 2.0 transcripts and chapters (read back with lxml), timed from the au
 
 import json
 import re
+import subprocess
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +157,59 @@ def test_export_text_holds_every_word_with_its_speaker_and_the_scene_breaks(tmp_
     written = (tmp_path / "work.md").read_text()
     assert written.startswith("# The Lighthouse Keeper") and "## 2. Chapter Two" in written
     assert f"**{line['speaker']}:**" in written
+
+
+EPUBCHECK = Path("/usr/share/java/epubcheck.jar")  # Debian's epubcheck (install.sh)
+
+
+@pytest.fixture(scope="module")
+def epub(tmp_path_factory):
+    out = tmp_path_factory.mktemp("epub")
+    result = run_cli("render", EXAMPLE, "-o", out, "--format", "epub3")
+    assert result.returncode == 0, result.stderr
+    work = next(p for p in out.iterdir() if p.is_dir())
+    return out, work, next(work.glob("*.epub"))
+
+
+def test_the_epub_passes_epubcheck_with_no_error_and_no_warning(epub):
+    _out, _work, book = epub
+    check = subprocess.run(["java", "-jar", str(EPUBCHECK), str(book)], capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0 and "0 errors / 0 warnings" in check.stdout + check.stderr, check.stdout + check.stderr
+
+
+def test_the_epub_plays_every_word_of_every_chapter_in_order_with_its_reader(epub):
+    out, work, book = epub
+    records = script_records(EXAMPLE, "-o", out)
+    with zipfile.ZipFile(book) as z:
+        opf = etree.fromstring(z.read("EPUB/content.opf"))
+        ns = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
+        assert opf.findtext(".//dc:title", namespaces=ns) == "The Lighthouse Keeper's Cat"
+        assert opf.find(".//opf:item[@properties='cover-image']", ns) is not None
+        for number, mp3 in enumerate(sorted(work.glob("*.mp3")), 1):
+            page = etree.fromstring(z.read(f"EPUB/c{number:03d}.xhtml"))
+            spans = {s.get("id"): s for s in page.iter("{http://www.w3.org/1999/xhtml}span")}
+            smil = etree.fromstring(z.read(f"EPUB/c{number:03d}.smil"))
+            pars = smil.findall(".//{http://www.w3.org/ns/SMIL}par")
+            duration = float(ffprobe(mp3)["format"]["duration"])
+            clips = [(float(a.get("clipBegin")[:-1]), float(a.get("clipEnd")[:-1]))
+                     for a in smil.iter("{http://www.w3.org/ns/SMIL}audio")]
+            assert all(b < e <= duration + 0.001 for b, e in clips)
+            assert all(e <= b2 for (_b, e), (b2, _e) in zip(clips, clips[1:]))
+            ids = [p.find("{http://www.w3.org/ns/SMIL}text").get("src").split("#")[1] for p in pars]
+            assert ids == list(spans)  # every sentence is highlighted, in reading order
+            heard = [w for i in ids for w in words(spans[i].text)]
+            assert heard == [w for r in records if r["chapter"] == number for w in words(r["text"])]
+            readers = {s.get("class") for s in spans.values()}
+            assert "narrator" in readers and any(c.startswith("character c-") for c in readers)
+            assert z.read(f"EPUB/audio/c{number:03d}.mp3") == mp3.read_bytes()
+
+
+def test_the_epub_is_built_again_only_when_something_in_it_changed(epub):
+    out, work, book = epub
+    before = book.stat().st_mtime_ns
+    run_cli("render", EXAMPLE, "-o", out, "--format", "epub3")
+    assert book.stat().st_mtime_ns == before
+    own = work / "voices.toml"
+    own.write_text(own.read_text().replace('rate = 155', 'rate = 170', 1))
+    assert run_cli("render", EXAMPLE, "-o", out, "--format", "epub3").returncode == 0
+    assert book.stat().st_mtime_ns != before

@@ -57,6 +57,7 @@ class Options:
     recast: bool = False  # cast everyone again from today's voices, setting aside the cast file's
     layout: str | None = None  # "folders" or "audiobookshelf"; None: what the output folder records
     captions: bool = False  # read-along files beside each chapter: WebVTT, SRT, JSON chapters
+    epub: bool = False  # --format epub3: the work as an EPUB 3 that plays along (needs the MP3s)
 
 
 @dataclass

@@ -43,21 +43,27 @@ def captions_current(cp: ChapterPlan, record, out_dir: Path) -> bool:
 
 def chapter_cues(cp: ChapterPlan, cache: Path, starts: list[int], seconds: float) -> tuple[list[Cue], list[float]]:
     """The chapter's cues, and the times at which its scenes after the first begin."""
+    cues = []
+    for _i, p, parts, times, end in sentence_times(cp, cache, starts):
+        speaker = None if p.reader in PERSONS or p.segment.kind == HEADING else p.reader
+        cues += segment_cues(parts, times, end, speaker)
+    scenes = [starts[i] / assemble.SAMPLE_RATE for i in range(1, len(cp.segments))
+              if cp.segments[i - 1].segment.pause_after == "scene"]
+    return tidy(cues, seconds), scenes
+
+
+def sentence_times(cp: ChapterPlan, cache: Path, starts: list[int]):
+    """For each segment with words: (segment, its sentences, their starts, its end), in seconds
+    of the chapter file."""
     rate = assemble.SAMPLE_RATE
-    cues, scenes = [], []
     for i, p in enumerate(cp.segments):
-        begin = starts[i] / rate
-        if i and cp.segments[i - 1].segment.pause_after == "scene":
-            scenes.append(begin)
         parts = sentences(p.segment.text)
         if not parts:
             continue
         pcm = assemble.segment_pcm(cache_path(cache, p.key))
+        begin = starts[i] / rate
         offsets = sentence_starts(pcm, rate, [len(s) for s in parts])
-        end = begin + len(pcm) / (2 * rate)
-        speaker = None if p.reader in PERSONS or p.segment.kind == HEADING else p.reader
-        cues += segment_cues(parts, [begin + o for o in offsets], end, speaker)
-    return tidy(cues, seconds), scenes
+        yield i, p, parts, [begin + o for o in offsets], begin + len(pcm) / (2 * rate)
 
 
 def write_captions(cp: ChapterPlan, out_dir: Path, cache: Path, starts: list[int], seconds: float,

@@ -26,6 +26,7 @@ from ..sound import assemble
 from ..sound.levels import Levels, parse_loudness
 from ..sound.synthesize import synthesize_job
 from .chapters import caption_if_needed, files_current, retag_if_changed
+from .epubbook import build_epub
 from .job import ProgressFn, Report, Run
 from .m4b import m4b_current, m4b_wanted, render_m4b, report_stale_m4b
 from .plan import Options, Plan, Prepared, prepare
@@ -124,6 +125,8 @@ def finish(run: Run) -> None:
     elif run.manifest.get("m4b") or "m4b" in run.options.formats:
         report_stale_m4b(run, "m4b" in run.options.formats)
     publish(run.ready.plan, run.out_dir, run.manifest, run.options.formats, run.base_url, run.identity)
+    if run.options.epub:
+        build_epub(run)
     if run.ready.layout == "audiobookshelf":
         write_sidecars(run.out_dir, run.ready.work, reader_lines(run.ready.config, run.ready.casting))
 
