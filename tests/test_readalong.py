@@ -213,3 +213,17 @@ def test_the_epub_is_built_again_only_when_something_in_it_changed(epub):
     own.write_text(own.read_text().replace('rate = 155', 'rate = 170', 1))
     assert run_cli("render", EXAMPLE, "-o", out, "--format", "epub3").returncode == 0
     assert book.stat().st_mtime_ns != before
+
+
+def test_serve_gives_the_read_along_files_their_types(captioned):
+    from audiofic.publish.serve import feed_app
+
+    out, work = captioned
+    client = feed_app(out).test_client()
+    for suffix, mime in ((".vtt", "text/vtt"), (".srt", "application/x-subrip"),
+                         (".chapters.json", "application/json+chapters")):
+        name = next(work.glob(f"01 *{suffix}")).name
+        response = client.get(f"/{work.name}/{name}", headers={"Host": "10.0.0.5:8000"})
+        assert response.status_code == 200 and response.mimetype == mime, (suffix, response.mimetype)
+    chapters = client.get(f"/{work.name}/{next(work.glob('01 *.chapters.json')).name}", headers={"Host": "10.0.0.5:8000"})
+    assert all(m["img"].startswith("http://10.0.0.5:8000/") for m in json.loads(chapters.data)["chapters"])

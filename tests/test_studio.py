@@ -82,6 +82,14 @@ def test_hear_a_character_pin_a_line_and_render_only_that_chapter(rendered):
         assert browser.execute_script("return arguments[0].duration", audition) > 1  # a line, not a click
         if os.environ.get("AUDIOFIC_SCREENSHOT"):  # README's picture: AUDIOFIC_SCREENSHOT=docs/studio.png
             browser.save_screenshot(os.environ["AUDIOFIC_SCREENSHOT"])
+        picker = browser.find_element(By.CSS_SELECTOR, "#cast tr.character select[name=voice]")
+        choice = next(o for o in Select(picker).options if o.get_attribute("value").startswith("pyttsx3/")
+                      and not o.is_selected())
+        Select(picker).select_by_value(choice.get_attribute("value"))
+        preview = browser.find_element(By.CSS_SELECTOR, "#cast tr.character audio.preview")
+        assert "voice=" + choice.get_attribute("value").split("/", 1)[1].replace("+", "%2B") in preview.get_attribute("src")
+        browser.execute_script("arguments[0].preload = 'auto'; arguments[0].load();", preview)
+        wait.until(lambda b: (b.execute_script("return arguments[0].duration", preview) or 0) > 1)
 
         browser.get(url.rstrip("/") + "/chapter/2")
         row = browser.find_element(By.ID, f"line-{line['index']}")

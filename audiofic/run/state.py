@@ -362,7 +362,7 @@ def record_options(out_dir: Path, source: Path, options) -> None:
     the last render made it (paths absolute: the studio may run from another folder)."""
     fields = {k: (str(Path(v).resolve()) if isinstance(v, Path) else v)
               for k, v in dataclasses.asdict(options).items() if k not in UNRECORDED}
-    data = json.dumps({"source": str(Path(source).resolve()), "options": fields}, indent=1, ensure_ascii=False)
+    data = json.dumps({"source": str(Path(source).resolve()), "options": fields}, indent=1)  # a file name need not be UTF-8
     atomic_write(out_dir / STATE_DIR / LAST_RENDER, data)
 
 

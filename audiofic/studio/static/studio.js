@@ -13,3 +13,15 @@
   }
   poll();
 })();
+
+// Beside each voice picker: hear the voice chosen before setting it.
+document.querySelectorAll("audio.preview").forEach(function (player) {
+  var picker = player.parentNode.querySelector("select[name=voice]");
+  function point() {
+    var parts = picker.value.split("/"), engine = parts.shift();
+    if (!engine) return;
+    player.src = player.dataset.url + "?engine=" + encodeURIComponent(engine) + "&voice=" + encodeURIComponent(parts.join("/"));
+  }
+  picker.addEventListener("change", point);
+  point();
+});
