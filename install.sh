@@ -25,7 +25,7 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test,neural,ray]'
+.venv/bin/python -m pip install --quiet -e '.[test,neural,ray,studio]'
 
 if [ "${1:-}" != "--no-render" ]; then
     .venv/bin/audiofic render examples/the-lighthouse-keepers-cat.md

@@ -550,9 +550,12 @@ def serve(folder, host, port):
 @friendly
 def studio(file, output, host, port, no_browser):
     """A local web page for FILE's cast, script and chapters: hear, fix, re-render."""
+    import importlib.util
     import secrets
     import socket
 
+    if importlib.util.find_spec("tomlkit") is None:
+        raise AudioficError("the studio needs tomlkit: pip install -e '.[studio]' (./install.sh installs it)")
     from .publish.serve import quiet_server
     from .studio.app import LOOPBACK, create_app
     from .studio.work import StudioWork
