@@ -1,9 +1,10 @@
 """When each sentence of a segment is heard, found in the segment's own audio.
 
-The first starts where the voice does (after the engine's lead-in silence). Every engine leaves a pause between sentences, longer than the breath at a comma. Each boundary
-is placed at the pause that best fits it: long, and near where the sentence's share of the
-segment's letters would put it (the letters only choose among pauses; the time is the audio's:
-where speech starts again). A boundary with no pause near it (a run-on) falls back to the share.
+The first starts where the voice does (after the engine's lead-in silence). Every engine leaves a pause between sentences, longer than the breath at a comma. The boundaries
+are placed together, in order, at the pauses that fit them best: long, and near where each
+sentence's share of the segment's letters would put it (the letters only choose among pauses;
+the time is the audio's: where speech starts again). A boundary with no pause near it (a run-on)
+falls back to the share.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ QUIET_DB = -40.0  # below the segment's loudest frame: a pause
 MIN_PAUSE_MS = 60
 DISTANCE_COST_MS = 150.0  # a pause one second from where the letters expect it counts 150 ms shorter
 LEAD_S = 0.04  # a cue shows a moment before its first word
+MAX_CELLS = 250_000  # sentences x pauses placed together; past this, one boundary at a time
 
 
 def quiet_frames(pcm: bytes, rate: int) -> np.ndarray:
@@ -57,21 +59,50 @@ def sentence_starts(pcm: bytes, rate: int, weights: list[int]) -> list[float]:
     if len(weights) == 1:
         return [first]
     total = float(sum(weights)) or 1.0
-    found = pauses(pcm, rate)
-    starts, after = [first], first
-    for k in range(1, len(weights)):
-        expected = duration * sum(weights[:k]) / total
-        best, best_score = None, None
-        for begin, end in found:
-            if end <= after + 0.05:
-                continue
-            score = (end - begin) * 1000 - DISTANCE_COST_MS * abs((begin + end) / 2 - expected)
-            if best_score is None or score > best_score:
-                best, best_score = (begin, end), score
-        if best is not None and best_score > 0:
-            start = max(after, best[1] - LEAD_S)
-        else:
-            start = max(after, expected)
-        starts.append(start)
-        after = start
+    expected = [duration * sum(weights[:k]) / total for k in range(1, len(weights))]
+    found = [p for p in pauses(pcm, rate) if p[1] - LEAD_S > first]
+    matched = align(expected, found)
+    starts = [first]
+    for k, where in enumerate(matched):
+        starts.append(max(starts[-1], found[where][1] - LEAD_S if where is not None else expected[k]))
     return starts
+
+
+def align(expected: list[float], found: list[tuple[float, float]]) -> list[int | None]:
+    """Each boundary's pause (an index into `found`, or None), in order, each pause used once,
+    the choice that scores best in all: a whole paragraph is placed at once, so a short sentence
+    cannot take the pause that belongs to the next one."""
+    def score(k: int, j: int) -> float:
+        begin, end = found[j]
+        return (end - begin) * 1000 - DISTANCE_COST_MS * abs((begin + end) / 2 - expected[k])
+
+    rows, cols = len(expected), len(found)
+    if rows * cols > MAX_CELLS:  # a chapter-long paragraph: each boundary on its own, in order
+        return _one_by_one(expected, found, score)
+    best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
+    for k in range(1, rows + 1):
+        for j in range(1, cols + 1):
+            take = score(k - 1, j - 1)
+            best[k][j] = max(best[k - 1][j], best[k][j - 1], best[k - 1][j - 1] + take if take > 0 else float("-inf"))
+    matched: list[int | None] = [None] * rows
+    k, j = rows, cols
+    while k and j:
+        if best[k][j] == best[k - 1][j]:
+            k -= 1
+        elif best[k][j] == best[k][j - 1]:
+            j -= 1
+        else:
+            matched[k - 1] = j - 1
+            k, j = k - 1, j - 1
+    return matched
+
+
+def _one_by_one(expected, found, score) -> list[int | None]:
+    matched: list[int | None] = []
+    after = -1
+    for k in range(len(expected)):
+        options = [(score(k, j), j) for j in range(after + 1, len(found))]
+        take = max(options, default=(0.0, None))
+        matched.append(take[1] if take[0] > 0 else None)
+        after = take[1] if take[0] > 0 else after
+    return matched
