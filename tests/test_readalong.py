@@ -227,3 +227,11 @@ def test_serve_gives_the_read_along_files_their_types(captioned):
         assert response.status_code == 200 and response.mimetype == mime, (suffix, response.mimetype)
     chapters = client.get(f"/{work.name}/{next(work.glob('01 *.chapters.json')).name}", headers={"Host": "10.0.0.5:8000"})
     assert all(m["img"].startswith("http://10.0.0.5:8000/") for m in json.loads(chapters.data)["chapters"])
+
+
+def test_a_short_sentence_does_not_take_the_next_ones_pause():
+    """A long first sentence spoken quickly (its letters put its end late, near the second
+    pause): each boundary still gets its own pause, 4.35 s and 5.5 s."""
+    pcm = np.concatenate([_burst(4.0), _quiet(0.35), _burst(0.8), _quiet(0.35), _burst(4.0)])
+    starts = sentence_starts(pcm.tobytes(), 22050, [80, 12, 40])
+    assert abs(starts[1] - 4.31) < 0.08 and abs(starts[2] - 5.46) < 0.08, starts

@@ -16,6 +16,7 @@ QUIET_DB = -40.0  # below the segment's loudest frame: a pause
 MIN_PAUSE_MS = 60
 DISTANCE_COST_MS = 150.0  # a pause one second from where the letters expect it counts 150 ms shorter
 LEAD_S = 0.04  # a cue shows a moment before its first word
+MATCHED = 10_000.0  # every sentence has its pause: placing one more outweighs any better fit
 MAX_CELLS = 250_000  # sentences x pauses placed together; past this, one boundary at a time
 
 
@@ -82,8 +83,9 @@ def align(expected: list[float], found: list[tuple[float, float]]) -> list[int |
     best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
     for k in range(1, rows + 1):
         for j in range(1, cols + 1):
-            take = score(k - 1, j - 1)
-            best[k][j] = max(best[k - 1][j], best[k][j - 1], best[k - 1][j - 1] + take if take > 0 else float("-inf"))
+            take = score(k - 1, j - 1)  # a fitting pause for every sentence first, then the best fits
+            best[k][j] = max(best[k - 1][j], best[k][j - 1],
+                             best[k - 1][j - 1] + MATCHED + take if take > 0 else float("-inf"))
     matched: list[int | None] = [None] * rows
     k, j = rows, cols
     while k and j:
