@@ -3,14 +3,13 @@ paragraphs, scene breaks and who says each line (plain text or Markdown)."""
 
 from __future__ import annotations
 
+from ..casting.config import ROLES  # readers that are no one in particular
 from ..model import DIALOGUE, HEADING
 from .plan import ChapterPlan, Prepared
 
-PERSONS = ("narrator", "dialogue")
-
 
 def _said(reader: str, text: str, markdown: bool) -> str:
-    who = "someone" if reader in PERSONS else reader
+    who = "someone" if reader in ROLES else reader
     return f"**{_md(who)}:** “{_md(text)}”" if markdown else f"[{who}] “{text}”"
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from ..casting.config import ROLES  # readers that are no one in particular: cues name nobody
 from ..files import write_if_changed
 from ..model import HEADING
 from ..publish.captions import Cue, json_chapters, segment_cues, sentences, srt, tidy, vtt
@@ -21,7 +22,6 @@ from .plan import ChapterPlan
 
 CAPTIONS_VERSION = 1
 KINDS = {"vtt": ".vtt", "srt": ".srt", "chapters": ".chapters.json"}
-PERSONS = ("narrator", "dialogue")  # readers that are no one in particular: cues name nobody
 
 
 def captions_hash(cp: ChapterPlan, starts: list[int]) -> str:
@@ -45,7 +45,7 @@ def chapter_cues(cp: ChapterPlan, cache: Path, starts: list[int], seconds: float
     """The chapter's cues, and the times at which its scenes after the first begin."""
     cues = []
     for _i, p, parts, times, end in sentence_times(cp, cache, starts):
-        speaker = None if p.reader in PERSONS or p.segment.kind == HEADING else p.reader
+        speaker = None if p.reader in ROLES or p.segment.kind == HEADING else p.reader
         cues += segment_cues(parts, times, end, speaker)
     scenes = [starts[i] / assemble.SAMPLE_RATE for i in range(1, len(cp.segments))
               if cp.segments[i - 1].segment.pause_after == "scene"]
