@@ -64,7 +64,8 @@ def tidy(cues: list[Cue], duration: float) -> list[Cue]:
     return out
 
 
-def _clock(seconds: float, comma: bool) -> str:
+def clock(seconds: float, comma: bool = False) -> str:
+    """HH:MM:SS.mmm (WebVTT, SMIL) or, with `comma`, HH:MM:SS,mmm (SRT)."""
     ms = round(seconds * 1000)
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
@@ -80,7 +81,7 @@ def vtt(cues: list[Cue], title: str) -> str:
     lines = ["WEBVTT", "", "NOTE", _escape(" ".join(title.split())) or "Chapter", ""]
     for n, cue in enumerate(cues, 1):
         voice = f"<v {_escape(cue.speaker)}>" if cue.speaker else ""
-        lines += [str(n), f"{_clock(cue.start, False)} --> {_clock(cue.end, False)}", voice + _escape(cue.text), ""]
+        lines += [str(n), f"{clock(cue.start)} --> {clock(cue.end)}", voice + _escape(cue.text), ""]
     return "\n".join(lines)
 
 
@@ -88,7 +89,7 @@ def srt(cues: list[Cue]) -> str:
     lines = []
     for n, cue in enumerate(cues, 1):
         said = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
-        lines += [str(n), f"{_clock(cue.start, True)} --> {_clock(cue.end, True)}", said, ""]
+        lines += [str(n), f"{clock(cue.start, comma=True)} --> {clock(cue.end, comma=True)}", said, ""]
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..files import fresh, partial_name
 from ..model import Work
+from .captions import clock
 
 ACTIVE_CLASS = "-epub-media-overlay-active"
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -60,11 +61,6 @@ def _class(reader: str) -> str:
         return "narrator"
     slug = re.sub(r"[^a-z0-9]+", "-", reader.lower()).strip("-") or "someone"
     return f"character c-{slug}"
-
-
-def _clock(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3_600_000}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def chapter_xhtml(ch: EpubChapter, language: str) -> str:
@@ -133,9 +129,9 @@ def package(work: Work, identity: str, chapters: list[EpubChapter], durations: l
         if work.series_part:
             meta.append(f'<meta refines="#series" property="group-position">{work.series_part}</meta>')
     meta.append(f'<meta property="dcterms:modified">{modified}</meta>')
-    meta += [f'<meta property="media:duration" refines="#mo{c.number}">{_clock(d)}</meta>'
+    meta += [f'<meta property="media:duration" refines="#mo{c.number}">{clock(d)}</meta>'
              for c, d in zip(chapters, durations)]
-    meta += [f'<meta property="media:duration">{_clock(sum(durations))}</meta>',
+    meta += [f'<meta property="media:duration">{clock(sum(durations))}</meta>',
              f'<meta property="media:active-class">{ACTIVE_CLASS}</meta>']
     items = ['<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
              '<item id="css" href="style.css" media-type="text/css"/>']

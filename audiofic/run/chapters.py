@@ -19,7 +19,7 @@ from ..sound.levels import encode_to_target
 from ..sound.synthesize import cache_path
 from .job import Run
 from .plan import ChapterPlan
-from .readalong import captions_current, remove_captions, write_captions
+from .readalong import captions_current, remove_captions, timed, write_captions
 from .state import ChapterRecord
 
 
@@ -97,7 +97,7 @@ def caption_if_needed(cp: ChapterPlan, record: ChapterRecord, run: Run) -> bool:
     False when its record cannot time them (an older audiofic's): the chapter is made again."""
     if not run.options.captions or captions_current(cp, record, run.out_dir):
         return True
-    if len(record.starts) != len(cp.segments) + 2:
+    if not timed(cp, record):
         return False
     captions = write_captions(cp, run.out_dir, run.cache, record.starts, record.seconds, run.base_url,
                               record.captions)

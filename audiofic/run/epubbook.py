@@ -12,13 +12,13 @@ from pathlib import Path
 from ..files import atomic_write
 from ..model import DIALOGUE, HEADING
 from ..publish.epub3 import Block, EpubChapter, Span, write_epub
-from ..publish.feed import COVER_NAME, base_time
+from ..publish.feed import COVER_NAME, base_time, identity_key
 from ..publish.library import STATE_DIR
 from ..publish.tag import safe_filename
 from .job import Run
-from .readalong import captions_hash, sentence_times
+from .readalong import captions_hash, sentence_times, timed
 
-EPUB_VERSION = 1
+EPUB_VERSION = 2  # 2: clock values as HH:MM:SS.mmm
 RECORD = "epub3.json"
 
 
@@ -56,7 +56,7 @@ def build_epub(run: Run) -> None:
     for cp in run.ready.plan.chapters:
         record = run.manifest.get(cp.chapter.number)
         name = (getattr(record, "files", None) or {}).get("mp3")
-        if not name or not (run.out_dir / name).is_file() or len(record.starts) != len(cp.segments) + 2:
+        if not name or not (run.out_dir / name).is_file() or not timed(cp, record):
             missing.append(cp.chapter.number)
             continue
         chapters.append((cp, record, run.out_dir / name))
@@ -66,7 +66,7 @@ def build_epub(run: Run) -> None:
         return
     work, cover = run.ready.work, run.out_dir / COVER_NAME
     cover_bytes = cover.read_bytes() if cover.is_file() else None
-    identity = hashlib.sha256(json.dumps(run.identity, sort_keys=True).encode()).hexdigest()[:16]
+    identity = identity_key(run.identity)
     meta = [work.title, work.authors, work.language, work.summary, work.fandoms, work.relationships,
             work.characters, work.tags, work.url]
     digest = hashlib.sha256(json.dumps([EPUB_VERSION, meta, keys, identity, hashlib.sha256(

@@ -35,6 +35,11 @@ def caption_names(cp: ChapterPlan) -> dict[str, str]:
     return {kind: stem + suffix for kind, suffix in KINDS.items()}
 
 
+def timed(cp: ChapterPlan, record) -> bool:
+    """The record knows where each of the plan's segments starts (an older audiofic's does not)."""
+    return len(record.starts) == len(cp.segments) + 2  # each segment, then the tail, then the end
+
+
 def captions_current(cp: ChapterPlan, record, out_dir: Path) -> bool:
     wanted = caption_names(cp)
     return (bool(record.starts) and record.captions.get("hash") == captions_hash(cp, record.starts)

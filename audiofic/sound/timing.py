@@ -1,10 +1,10 @@
 """When each sentence of a segment is heard, found in the segment's own audio.
 
-The first starts where the voice does (after the engine's lead-in silence). Every engine leaves a pause between sentences, longer than the breath at a comma. The boundaries
-are placed together, in order, at the pauses that fit them best: long, and near where each
-sentence's share of the segment's letters would put it (the letters only choose among pauses;
-the time is the audio's: where speech starts again). A boundary with no pause near it (a run-on)
-falls back to the share.
+The first starts where the voice does (after the engine's lead-in silence). Every engine leaves a
+pause between sentences, longer than the breath at a comma. The boundaries are placed together,
+in order, at the pauses that fit them best: long, and near where each sentence's share of the
+segment's letters would put it (the letters only choose among pauses; the time is the audio's:
+where speech starts again). A boundary with no pause near it (a run-on) falls back to the share.
 """
 
 from __future__ import annotations
