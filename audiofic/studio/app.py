@@ -71,7 +71,7 @@ class Desk:
         with self.lock:
             if self.job and self.job.running:
                 abort(409, "a chapter is already being rendered")
-            self.job = Job(self.work.options.output, self.work.source, number)
+            self.job = Job(self.work.options.output, self.work.out_dir, self.work.source, number)
 
     def stop(self) -> None:
         if self.job:

@@ -58,6 +58,22 @@ def options_from_record(recorded: dict, output: Path) -> Options:
         raise AudioficError(f"the work's last render left options this audiofic cannot read ({exc})") from None
 
 
+def installed_voices(language: str = "en") -> list[tuple[str, str, str]]:
+    out = []
+    for name in builtin_engines():
+        try:
+            engine = get_engine(name)
+            listed = [(v.id, f"{v.name} ({(v.gender or 'neutral').lower()}, {','.join(v.languages)})")
+                      for v in engine.voices()]
+            palette = engine.palette(language)
+        except AudioficError:
+            continue  # not installed here
+        ids = {i for i, _ in listed}
+        listed += [(v, "cast voice") for v in palette.female + palette.male + palette.neutral if v not in ids]
+        out += [(name, vid, about) for vid, about in dict(listed).items()]
+    return out
+
+
 class StudioWork:
     """One work, re-planned whenever its voices file changes."""
 
@@ -73,6 +89,7 @@ class StudioWork:
         self._speaking = threading.Lock()  # one engine at a time in this process
         self._ready: Prepared | None = None
         self._stamp = None
+        self._offered: list[tuple[str, str, str]] | None = None
         if not self.voices_file.exists():  # the page edits the file the CLI reads: start it as a render would
             ready = self.ready()
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,21 +148,12 @@ class StudioWork:
                 return cp
         raise AudioficError(f"this work has no chapter {number}")
 
-    def offered(self, language: str = "en") -> list[tuple[str, str, str]]:
-        """(engine, voice id, description) of every voice the installed engines offer."""
-        out = []
-        for name in builtin_engines():
-            try:
-                engine = get_engine(name)
-                listed = [(v.id, f"{v.name} ({(v.gender or 'neutral').lower()}, {','.join(v.languages)})")
-                          for v in engine.voices()]
-                palette = engine.palette(language)
-            except AudioficError:
-                continue  # not installed here
-            ids = {i for i, _ in listed}
-            listed += [(v, "cast voice") for v in palette.female + palette.male + palette.neutral if v not in ids]
-            out += [(name, vid, about) for vid, about in dict(listed).items()]
-        return out
+    def offered(self) -> list[tuple[str, str, str]]:
+        """(engine, voice id, description) of every voice the installed engines offer: asked of
+        the engines once (every page, picker and preview checks against it)."""
+        if self._offered is None:
+            self._offered = installed_voices()
+        return self._offered
 
     def audition(self, name: str) -> Path:
         """One of the character's own lines in their voice."""
