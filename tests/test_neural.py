@@ -226,3 +226,20 @@ def test_a_lexicon_entry_in_espeak_phonemes_is_said_as_written_by_hibari_and_kok
     said = phonemize("Mister [[w'In]] came home. Then he left.")
     assert said[0].startswith("mˈɪstəɹ wˈɪn kˈAm") and len(said) == 2  # one sentence, entry inside it
     assert get_engine("kokoro")._phonemes("[[w'In]] waved.")[0].startswith("wˈɪn")
+
+
+def test_hibari_marks_where_each_sentence_it_spoke_on_its_own_begins(tmp_path):
+    """hibari speaks a sentence at a time: the sample each begins at is known, and kept for
+    the captions (engines.read_marks: what the cache stores with the samples)."""
+    pytest.importorskip("hibari")
+    from audiofic.engines import read_marks
+
+    text = "The bell rang twice. “Who is it?” Pell asked the door. Nobody answered."
+    wav = tmp_path / "marked.wav"
+    get_engine("hibari").synthesize(text, Voice("hibari", "heart", 155, 50, 1.0), wav)
+    marks = read_marks(wav)
+    assert [char for char, _ in marks] == [0, text.index("“Who"), text.index("Pell"), text.index("Nobody")]
+    samples = [sample for _, sample in marks]
+    with wave.open(str(wav)) as audio:
+        assert samples[0] == 0 and samples == sorted(samples) and samples[-1] < audio.getnframes()
+        assert samples[1] / audio.getframerate() > 0.8  # after "The bell rang twice", not at its share

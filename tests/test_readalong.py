@@ -235,3 +235,68 @@ def test_a_short_sentence_does_not_take_the_next_ones_pause():
     pcm = np.concatenate([_burst(4.0), _quiet(0.35), _burst(0.8), _quiet(0.35), _burst(4.0)])
     starts = sentence_starts(pcm.tobytes(), 22050, [80, 12, 40])
     assert abs(starts[1] - 4.31) < 0.08 and abs(starts[2] - 5.46) < 0.08, starts
+
+
+MARKED = """Title: Marks
+Author: The audiofic developers
+
+# One
+
+Stupid, stupid, stupid! She kicked the door. The door did not care. Nothing in the house ever did, and she knew it.
+"""
+
+
+def test_a_later_sentence_starts_where_the_engine_said_it_began(tmp_path):
+    """espeak-ng reports the sample at which each word begins; the cache keeps them (a FLAC
+    comment, read here by mutagen) and a cue starts there, not at a pause it guessed."""
+    from mutagen.flac import FLAC
+
+    from audiofic.run.plan import Options, prepare
+    from audiofic.run.state import Manifest, cache_dir_for
+    from audiofic.sound.synthesize import cache_path
+
+    story = tmp_path / "marks.md"
+    story.write_text(MARKED, "utf-8")
+    assert run_cli("render", story, "-o", tmp_path / "out", "--captions").returncode == 0
+    ready = prepare(story, Options(output=tmp_path / "out"))
+    record = Manifest.of(ready.out_dir).get(1)
+    cp = ready.plan.chapters[0]
+    cues = {c.text: seconds(c.start) for c in webvtt.read(ready.out_dir / (Path(cp.filename).stem + ".vtt"))}
+    checked = 0
+    for i, p in enumerate(cp.segments):
+        parts = sentences(p.segment.text)
+        if len(parts) < 3:
+            continue
+        comment = FLAC(cache_path(cache_dir_for(ready.out_dir, None), p.key))["comment"][0]
+        marks = dict(pair.split(":") for pair in comment.split(":", 1)[1].split())
+        for k in range(2, len(parts), 2):  # the sentences that open a cue (two to a cue)
+            sample = int(marks[str(p.speech.index(parts[k]))])
+            expected = record.starts[i] / 22050 + sample / 22050
+            start = next(t for text, t in cues.items() if text.startswith(parts[k]))
+            assert expected - 0.01 <= start <= expected + 0.15, (parts[k], start, expected)
+            checked += 1
+    assert checked >= 1
+    assert not list((tmp_path / "out").rglob("*.wav"))  # the engines' spare WAVs went once the chapter was made
+
+
+def test_a_known_start_is_kept_and_the_found_ones_stay_between_the_known():
+    """No pause at all between three sentences (a run-on): the engine's marks place the second
+    at 1.5 s; the third, unknown, falls back to its share but never before the second."""
+    pcm = _burst(4.0).tobytes()
+    starts = sentence_starts(pcm, 22050, [10, 10, 10], [None, 1.5, None])
+    assert abs(starts[1] - 1.5) < 0.05 and starts[2] >= starts[1]
+    starts = sentence_starts(pcm, 22050, [10, 80, 10], [None, None, 0.5])
+    assert starts[1] <= starts[2] == pytest.approx(0.5, abs=0.05)  # the share (0.4 s) kept under the known
+
+
+def test_a_sentence_is_found_in_the_spoken_form_and_titles_do_not_end_one():
+    from audiofic.publish.captions import spoken_starts
+    from audiofic.story.spoken import spoken_form
+
+    text = '"Come in," Dr. Penrose said. It cost $5. J. K. Rowling wrote it. 1999 was a good year.'
+    parts = sentences(text)
+    assert parts == ['"Come in," Dr. Penrose said.', "It cost $5.", "J. K. Rowling wrote it.", "1999 was a good year."]
+    spoken = spoken_form(text)
+    found = spoken_starts(parts, spoken)
+    assert [spoken[o:o + 6] for o in found] == ["Come i", "It cos", "J K Ro", "ninete"]  # "1999": what it became
+    assert sentences("Bits... here and there... Then gone.") == ["Bits... here and there...", "Then gone."]

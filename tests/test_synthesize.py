@@ -1,5 +1,6 @@
 """Real espeak-ng through pyttsx3: every segment's audio is complete, nothing leaks to stdout."""
 
+import math
 import random
 
 import pytest
@@ -116,7 +117,9 @@ def test_the_cache_holds_the_engines_very_samples_as_flac_in_under_half_the_room
 
     import soundfile
 
+    from audiofic.sound import pcmfile
     from audiofic.sound.assemble import segment_pcm
+    from audiofic.sound.synthesize import drop_spare
 
     text = "Willow closed the book, and the candles went out one by one along the shelf."
     engine = get_engine("pyttsx3")
@@ -130,7 +133,11 @@ def test_the_cache_holds_the_engines_very_samples_as_flac_in_under_half_the_room
     assert entry.suffix == ".flac" and soundfile.info(str(entry)).format == "FLAC"
     assert soundfile.read(str(entry), dtype="int16")[0].tobytes() == samples
     assert entry.stat().st_size <= 0.5 * spoken.stat().st_size
-    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p != entry]  # no temporaries
+    spare = pcmfile.spare(entry)  # the engine's WAV, for the chapters to read without decoding
+    assert spare.read_bytes() == spoken.read_bytes() and segment_pcm(entry) == samples
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p not in (entry, spare)]  # no temporaries
+    drop_spare(tmp_path / "cache", key)
+    assert not spare.exists() and segment_pcm(entry) == samples  # decoded from the FLAC
 
     legacy_key = cache_key(text + " Again.", VOICE, engine.version())
     legacy = tmp_path / "cache" / legacy_key[:2] / f"{legacy_key}.wav"
@@ -140,6 +147,32 @@ def test_the_cache_holds_the_engines_very_samples_as_flac_in_under_half_the_room
     before = legacy.stat().st_mtime_ns
     synthesize_job(SynthJob(legacy_key, text + " Again.", VOICE), tmp_path / "cache")  # whole: kept
     assert legacy.stat().st_mtime_ns == before and segment_pcm(legacy) == samples
+
+
+def test_libflac_writes_short_frames_that_any_decoder_reads_back_and_soundfile_stands_in(tmp_path, monkeypatch):
+    """libFLAC (ctypes) writes 1152-sample frames and the marks as a comment; ffmpeg and
+    soundfile decode the same samples; without libFLAC, soundfile writes an entry just as good."""
+    import subprocess
+
+    from mutagen.flac import FLAC
+
+    from audiofic.sound import flacfile, pcmfile
+
+    rng = random.Random(5)
+    pcm = b"".join(int(3000 * math.sin(n / 9) + rng.randint(-60, 60)).to_bytes(2, "little", signed=True)
+                   for n in range(30000))
+    assert flacfile.libflac() is not None  # Debian's libflac, which ffmpeg and chromium bring
+    for name in ("libflac", "soundfile"):
+        if name == "soundfile":
+            monkeypatch.setattr(flacfile, "libflac", lambda: None)
+        entry = tmp_path / f"{name}.flac"
+        pcmfile.write_flac(entry, pcm, 22050, 1, [(0, 0), (12, 11025)])
+        decoded = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(entry), "-f", "s16le", "-"],
+                                 check=True, capture_output=True).stdout
+        assert decoded == pcm and pcmfile.read_pcm(entry)[0] == pcm and pcmfile.whole(entry)
+        assert pcmfile.read_marks(entry) == [(0, 0.0), (12, 0.5)]
+        info = FLAC(entry).info
+        assert (info.min_blocksize, info.max_blocksize) == ((1152, 1152) if name == "libflac" else (4096, 4096))
 
 
 def test_a_flac_entry_cut_short_is_not_whole(tmp_path):

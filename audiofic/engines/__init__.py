@@ -153,17 +153,35 @@ class Engine:
         return None
 
     def synthesize(self, text: str, voice: Voice, path: Path) -> None:
-        """Write `text` spoken in `voice` to the WAV file `path`, completely, before returning."""
+        """Write `text` spoken in `voice` to the WAV file `path`, completely, before returning.
+        An engine that knows where stretches of the text begin in its audio (a word, a sentence
+        it spoke on its own) gives them to write_wav as marks: captions are then exact there."""
         raise NotImplementedError
 
 
-def write_wav(path: Path, pcm: bytes, sample_rate: int) -> None:
-    """Mono 16-bit PCM to a WAV file: what every engine writes and the cache holds."""
+def marks_path(wav: Path) -> Path:
+    """Where write_wav leaves a WAV's marks, for the cache to keep with its samples."""
+    return wav.with_name(wav.name + ".marks")
+
+
+def write_wav(path: Path, pcm: bytes, sample_rate: int, marks: list[tuple[int, int]] = ()) -> None:
+    """Mono 16-bit PCM to a WAV file: what every engine writes and the cache holds. `marks`:
+    (character offset into the text spoken, the sample at which speech from there begins)."""
+    if marks:
+        marks_path(path).write_text("".join(f"{char} {sample}\n" for char, sample in marks))
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm)
+
+
+def read_marks(wav: Path) -> list[tuple[int, int]]:
+    try:
+        lines = marks_path(wav).read_text().split("\n")
+    except FileNotFoundError:
+        return []
+    return [(int(char), int(sample)) for char, sample in (line.split() for line in lines if line.strip())]
 
 
 _LIBC = ctypes.CDLL(None)

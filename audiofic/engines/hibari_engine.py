@@ -110,8 +110,8 @@ class HibariEngine(Engine):
         factor, warp = VARIANTS[split(voice)[1]]
         seed = int.from_bytes(hashlib.sha256(f"{voice}\0{speed}\0{text}".encode()).digest()[:8], "little")
         rng = np.random.default_rng(seed)
-        parts = []
-        for phonemes in phonemize(text):
+        parts, marks, length = [], [], 0
+        for phonemes, offset in phonemize_marked(text):
             ids = model.ids(phonemes)
             if len(ids) < 3:
                 continue
@@ -120,16 +120,19 @@ class HibariEngine(Engine):
             if warp != 1.0:
                 lh, th, ln, lr, phi = (_warped(part, warp) for part in (lh, th, ln, lr, phi))
             parts.append(dsp.synth(lh, th, ln, lr, phi, f0 * np.float32(factor), rng))
-        return np.concatenate(parts) if parts else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
+            if offset is not None:  # a sentence spoken on its own: its start in the audio is known
+                marks.append((offset, length))
+            length += len(parts[-1])
+        return (np.concatenate(parts) if parts else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)), marks
 
     def _speak(self, text: str, voice: str, speed: float, volume: float, out: Path) -> None:
         try:
-            audio = self._audio(text, voice, speed)
+            audio, marks = self._audio(text, voice, speed)
         except AudioficError:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's own errors, as one line
             raise AudioficError(f"hibari could not speak a segment of {len(text)} characters ({exc})") from None
-        neural.write_float_wav(out, audio, SAMPLE_RATE, volume)
+        neural.write_float_wav(out, audio, SAMPLE_RATE, volume, marks)
 
     def _speed(self, voice: str, rate: float) -> float:
         """hibari's speed for `rate` words per minute (speed is 1 / length scale)."""
@@ -159,25 +162,40 @@ def phonemize(text: str) -> list[str]:
     """misaki's phonemes for `text`, a sentence (or a clause of a long one) per string. A
     lexicon entry in espeak-ng's phonemes ([[w'In]]) is said as written: espeak-ng turns it
     into IPA, which is written in misaki's symbols and joined to the words around it."""
+    return [phonemes for phonemes, _offset in phonemize_marked(text)]
+
+
+def phonemize_marked(text: str) -> list[tuple[str, int | None]]:
+    """phonemize's strings, each with the offset in `text` of the sentence it begins (None for
+    the second clause of a long sentence): hibari's own sentences, phonemized one by one as
+    hibari does."""
     tts, _dsp = _hibari()
-    reader = SimpleNamespace(split_sentences=tts.Hibari.split_sentences, g2p=english_g2p())
-    out: list[str] = []
+    one = SimpleNamespace(split_sentences=lambda sentence: [sentence], g2p=english_g2p())
+    out: list[tuple[str, int | None]] = []
     joined = False  # the next words go on in the same sentence as an entry
+    start = 0
     for piece in LEXICON_PHONEMES.split(text):
         if piece.startswith("[["):
             said = neural.misaki(neural.phonemes(piece, "en-us")).rstrip(".")
             if out and joined:
-                out[-1] = f"{out[-1]} {said}"
+                out[-1] = (f"{out[-1][0]} {said}", out[-1][1])
             else:
-                out.append(said)
+                out.append((said, start))
             joined = True
         elif piece.strip():
-            parts = tts.Hibari.phonemize(reader, piece)
+            parts, at = [], 0
+            for sentence in tts.Hibari.split_sentences(piece):
+                where = piece.find(sentence, at)
+                at = max(at, where + len(sentence))
+                begins = start + where + len(sentence) - len(sentence.lstrip()) if where >= 0 else None
+                parts += [(ps, begins if n == 0 else None) for n, ps in enumerate(tts.Hibari.phonemize(one, sentence))]
             if parts and out and joined and not re.match(r"\s*[.!?]", piece):
-                out[-1] = f"{out[-1]} {parts.pop(0)}"
+                out[-1] = (f"{out[-1][0]} {parts.pop(0)[0]}", out[-1][1])
             out += parts
             joined = bool(parts) and not re.search(r"[.!?…][\"”’)\]]*\s*$", piece)
-    return [short for run in out for short in neural.chunks(run, tts.MAX_PHONEMES)]
+        start += len(piece)
+    return [(short, offset if n == 0 else None)
+            for run, offset in out for n, short in enumerate(neural.chunks(run, tts.MAX_PHONEMES))]
 
 
 def _warped(frames, warp: float):

@@ -123,14 +123,14 @@ def speak_repeatably(model_session, speak: Callable[[], None], what: str) -> Non
     in_fresh_child(speak, what, here=GPU in model_session.get_providers())
 
 
-def write_float_wav(path: Path, samples, sample_rate: int, volume: float = 1.0) -> None:
+def write_float_wav(path: Path, samples, sample_rate: int, volume: float = 1.0, marks=()) -> None:
     """A model's float samples, at `volume` and never clipped, as a 16-bit WAV."""
     np = need("numpy")
     audio = np.asarray(samples, dtype=np.float32).ravel() * volume
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         audio = audio / peak
-    write_wav(path, (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes(), sample_rate)
+    write_wav(path, (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes(), sample_rate, marks)
 
 
 def file_hash(path: Path) -> str:

@@ -112,16 +112,19 @@ class Pyttsx3Engine(Engine):
     def synthesize(self, text: str, voice, path: Path) -> None:
         lib = self._espeak()
         rate = self._espeak_rate(voice.voice, voice.rate)
-        text = _commands(rate, voice.pitch, voice.volume) + _plain(text)
-        in_fresh_child(lambda: self._speak_to_file(lib, text, voice.voice, path),
+        commands = _commands(rate, voice.pitch, voice.volume)
+        plain = _plain(text)
+        in_fresh_child(lambda: self._speak_to_file(lib, commands + plain, voice.voice, path, len(commands)),
                        f"espeak-ng could not speak a segment of {len(text)} characters")
 
-    def _speak_to_file(self, lib, text: str, voice: str, path: Path) -> None:
+    def _speak_to_file(self, lib, text: str, voice: str, path: Path, commands: int = 0) -> None:
         if lib.SetVoiceByName(voice.encode("utf-8")) != 0:
             raise AudioficError(f"espeak-ng has no voice {voice!r}")
         _SAMPLES.clear()
+        _WORDS.clear()
         lib.Synth(text.encode("utf-8"), flags=lib.ENDPAUSE | lib.CHARS_UTF8)
-        write_wav(path, b"".join(_SAMPLES), _initialised()[1])
+        write_wav(path, b"".join(_SAMPLES), _initialised()[1], after_punctuation(text[commands:], [
+            (position - 1 - commands, sample) for position, sample in _WORDS]))
 
 
 def _commands(rate: float, pitch: float, volume: float) -> str:
@@ -131,12 +134,31 @@ def _commands(rate: float, pitch: float, volume: float) -> str:
 
 
 _SAMPLES: list[bytes] = []
+_WORDS: list[tuple[int, int]] = []  # espeak-ng's WORD events: (1-based character position, sample)
 
 
 def _collect(wav, numsamples, events) -> int:
     if numsamples > 0:
         _SAMPLES.append(ctypes.string_at(wav, numsamples * 2))
+    lib, i = _initialised()[0], 0
+    while events[i].type != lib.EVENT_LIST_TERMINATED:
+        if events[i].type == lib.EVENT_WORD and events[i].length > 0:
+            _WORDS.append((events[i].text_position, events[i].sample))
+        i += 1
     return 0
+
+
+def after_punctuation(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The words that begin a sentence or a clause (the first, and any after a mark): where a
+    caption can start; the rest would only fill the cache."""
+    kept = []
+    for char, sample in words:
+        before = char - 1
+        while before >= 0 and text[before].isspace():
+            before -= 1
+        if 0 <= char < len(text) and (before < 0 or not text[before].isalnum()):
+            kept.append((char, sample))
+    return kept
 
 
 @cache

@@ -8,6 +8,7 @@ text's length alone. Cues never overlap and end within the file.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 MAX_CUE_SECONDS = 15.0
 MAX_CUE_SENTENCES = 2
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]*_~]*(?=\s+\S)")
+WORD = re.compile(r"[^\W_]+")
+NEXT_WORD = re.compile(r"\s+(\S)")
+NOT_AN_END = re.compile(r"(?:^|[\s(\"“'‘])(?:Mr|Mrs|Ms|Mx|Dr|Prof|St|Sr|Jr|Capt|Lt|Sgt|Gen|Col|Rev|Hon|Mt|[A-Z])$")
 
 
 @dataclass
@@ -26,11 +30,35 @@ class Cue:
 
 
 def sentences(text: str) -> list[str]:
-    """The text cut after each sentence's end mark (and any closing quote), whitespace folded."""
+    """The text cut after each sentence's end mark (and any closing quote), whitespace folded;
+    not after a title or an initial, nor before a word in lower case (a trailing "..." mid-thought)."""
     text = text.strip()
-    cuts = [0] + [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
+    ends = [m.end() for m in SENTENCE_END.finditer(text)
+            if not (m.group() == "." and NOT_AN_END.search(text, 0, m.start()))  # "Dr. Penrose", "J. K."
+            and not NEXT_WORD.match(text, m.end()).group(1).islower()]  # "here... and there"
+    cuts = [0] + ends + [len(text)]
     parts = [" ".join(text[a:b].split()) for a, b in zip(cuts, cuts[1:])]
     return [p for p in parts if p]
+
+
+def spoken_starts(parts: list[str], spoken: str) -> list[int | None]:
+    """Where each sentence of the source (`parts`) begins in the text the engine was given (its
+    spoken form: "Dr." said as "Doctor", "5" as "five"): the offset of its first word there, or
+    None where the first word was said differently. Words are matched in order, as a diff does."""
+    source: list[str] = []
+    firsts = []
+    for part in parts:
+        firsts.append(len(source))
+        source += [w.lower() for w in WORD.findall(part)]
+    said = list(WORD.finditer(spoken))
+    where: dict[int, int] = {}  # a source word's index → the spoken word's
+    matcher = difflib.SequenceMatcher(None, source, [m.group().lower() for m in said], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            where.update({i: j1 + i - i1 for i in range(i1, i2)})
+        elif j1 < j2:  # said differently: only its first word's start is known
+            where.setdefault(i1, j1)
+    return [said[where[i]].start() if i in where and where[i] < len(said) else None for i in firsts]
 
 
 def segment_cues(parts: list[str], starts: list[float], end: float, speaker: str | None) -> list[Cue]:

@@ -16,7 +16,7 @@ from ..publish.formats import FORMATS
 from ..publish.tag import Cover, Tags
 from ..sound import assemble
 from ..sound.levels import encode_to_target
-from ..sound.synthesize import cache_path
+from ..sound.synthesize import cache_path, drop_spare
 from .job import Run
 from .plan import ChapterPlan
 from .readalong import captions_current, remove_captions, timed, write_captions
@@ -69,6 +69,9 @@ def encode_chapter_files(cp: ChapterPlan, out_dir: Path, cache: Path, cover: Cov
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
+    finally:
+        for p in cp.segments:  # heard twice (measured, then encoded): now only the FLAC is kept
+            drop_spare(cache, p.key)
     return seconds, marks, positions
 
 

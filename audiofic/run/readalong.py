@@ -13,14 +13,15 @@ from urllib.parse import quote
 from ..casting.config import ROLES  # readers that are no one in particular: cues name nobody
 from ..files import write_if_changed
 from ..model import HEADING
-from ..publish.captions import Cue, json_chapters, segment_cues, sentences, srt, tidy, vtt
+from ..publish.captions import Cue, json_chapters, segment_cues, sentences, spoken_starts, srt, tidy, vtt
 from ..publish.feed import COVER_NAME
 from ..sound import assemble
+from ..sound.pcmfile import read_marks
 from ..sound.synthesize import cache_path
 from ..sound.timing import sentence_starts
 from .plan import ChapterPlan
 
-CAPTIONS_VERSION = 1
+CAPTIONS_VERSION = 2
 KINDS = {"vtt": ".vtt", "srt": ".srt", "chapters": ".chapters.json"}
 
 
@@ -65,10 +66,22 @@ def sentence_times(cp: ChapterPlan, cache: Path, starts: list[int]):
         parts = sentences(p.segment.text)
         if not parts:
             continue
-        pcm = assemble.segment_pcm(cache_path(cache, p.key))
+        entry = cache_path(cache, p.key)
+        pcm = assemble.segment_pcm(entry)
         begin = starts[i] / rate
-        offsets = sentence_starts(pcm, rate, [len(s) for s in parts])
+        known = marked(spoken_starts(parts, p.speech), read_marks(entry)) if len(parts) > 1 else None
+        offsets = sentence_starts(pcm, rate, [len(s) for s in parts], known)
         yield i, p, parts, [begin + o for o in offsets], begin + len(pcm) / (2 * rate)
+
+
+def marked(offsets: list[int | None], marks: list[tuple[int, float]], reach: int = 2) -> list[float | None]:
+    """Each sentence's start from the engine's marks: the mark at its first word (or at the
+    quote or bracket just before it), when the engine left one there."""
+    out: list[float | None] = []
+    for offset in offsets:
+        near = [(abs(char - offset), seconds) for char, seconds in marks if offset is not None and abs(char - offset) <= reach]
+        out.append(min(near)[1] if near else None)
+    return out
 
 
 def write_captions(cp: ChapterPlan, out_dir: Path, cache: Path, starts: list[int], seconds: float,

@@ -138,7 +138,7 @@ def _calibrate(levels: Levels, voices: set[Voice], jobs: int) -> None:
         with worker_pool(min(jobs, len(missing))) as pool:
             try:
                 with deaf_to_ctrl_c():
-                    futures = [pool.submit(synthesize_job, job, levels.cache_dir) for job in missing]
+                    futures = [pool.submit(synthesize_job, job, levels.cache_dir, False) for job in missing]
                 for future in futures:
                     future.result()
             except BrokenProcessPool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..engines import release_engines
 from ..errors import WORKER_DIED, AudioficError, one_line
-from ..sound.synthesize import SynthJob, cache_entry_ok, cache_path, init_worker, synthesize_job
+from ..sound.synthesize import SynthJob, cache_entry_ok, cache_path, drop_spare, init_worker, synthesize_job
 from .chapters import encode_chapter_files, record_chapter
 from .job import Progress, ProgressFn, Run
 from .plan import ChapterPlan
@@ -227,3 +227,5 @@ def process(runs: list[Run], backend: Backend, progress: ProgressFn | None = Non
     finally:
         synth_pool.shutdown(wait=True, cancel_futures=True)
         backend.close()
+        for cache, key in missing:  # what no chapter read (a segment only an M4B or a failed chapter needed)
+            drop_spare(cache, key)

@@ -338,7 +338,7 @@ def cache_usage(output: Path, cache_dir: Path | None = None, prune: bool = False
                 cache_path(folder, key).unlink()
                 stats.removed += 1
                 stats.freed += size
-        for stale in (e for pattern in ("??/.*.tmp.wav", "??/.*.tmp.flac") for e in folder.glob(pattern)):
+        for stale in (e for pattern in ("??/.*.tmp.wav", "??/.*.tmp.flac", "??/.*.spare.wav") for e in folder.glob(pattern)):
             if prune:
                 stale.unlink()
     return stats

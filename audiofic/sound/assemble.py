@@ -23,7 +23,7 @@ with warnings.catch_warnings():
 
 from ..errors import AudioficError
 from ..publish.formats import CHANNELS, FORMATS, SAMPLE_RATE
-from .pcmfile import read_pcm
+from .pcmfile import read_entry
 
 SAMPLE_WIDTH = 2
 FFMPEG_INPUT = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS)]
@@ -46,7 +46,7 @@ def apply_gain(pcm: bytes, db: float) -> bytes:
 
 def segment_pcm(path: Path) -> bytes:
     """Raw PCM of one cached segment, converted to our format if an engine differs."""
-    pcm, rate, channels = read_pcm(path)
+    pcm, rate, channels = read_entry(path)
     audio = AudioSegment(data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=rate, channels=channels)
     if (audio.frame_rate, audio.channels, audio.sample_width) != (SAMPLE_RATE, CHANNELS, SAMPLE_WIDTH):
         audio = audio.set_frame_rate(SAMPLE_RATE).set_channels(CHANNELS).set_sample_width(SAMPLE_WIDTH)

@@ -137,7 +137,7 @@ class Levels:
     def _calibration(self, voice: Voice) -> bytes:
         """The calibration passage in this voice (synthesized once, cached like any segment)."""
         key = self._key(voice)
-        synthesize_job(SynthJob(key, CALIBRATION, voice), self.cache_dir)
+        synthesize_job(SynthJob(key, CALIBRATION, voice), self.cache_dir, spare=False)
         return segment_pcm(cache_path(self.cache_dir, key))
 
     def missing(self, voices: Iterable[Voice]) -> list[SynthJob]:

@@ -8,15 +8,36 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+from . import flacfile
+
 FLAC = ".flac"
 WAV = ".wav"
 FLAC_EFFORT = 1.0  # libFLAC's level 8: 3 ms for 5 s of speech, about 4% smaller than its default
+MARKS = "audiofic marks 1:"  # the FLAC comment that keeps an engine's marks with its samples
 
 
 def _soundfile():
     import soundfile  # numpy comes with it: loaded when audio is touched, not for `--help`
 
     return soundfile
+
+
+def spare(entry: Path) -> Path:
+    """The engine's own WAV of an entry just synthesized, kept spare beside its FLAC until its
+    chapters are made: a cold render then never decodes what it has just encoded."""
+    return entry.with_name(f".{entry.stem}.spare{WAV}")
+
+
+def read_entry(path: Path) -> tuple[bytes, int, int]:
+    """A cached entry's (PCM, rate, channels): from its spare WAV where there is one (the FLAC
+    holds the very same samples), else decoded."""
+    if path.suffix == FLAC:
+        try:
+            with wave.open(str(spare(path)), "rb") as wav:
+                return wav.readframes(wav.getnframes()), wav.getframerate(), wav.getnchannels()
+        except (FileNotFoundError, EOFError, wave.Error):  # none, or another chapter's render just took it
+            pass
+    return read_pcm(path)
 
 
 def read_pcm(path: Path) -> tuple[bytes, int, int]:
@@ -61,19 +82,42 @@ def _whole_wav(path: Path) -> bool:
         return False
 
 
-def compress(wav_path: Path, flac_path: Path) -> bool:
-    """The WAV an engine wrote, as FLAC with the same samples; False (nothing written) when it
-    is not 16-bit PCM, which FLAC would change: such a WAV is cached as it is."""
+def compress(wav_path: Path, flac_path: Path, marks: list[tuple[int, int]] = ()) -> bool:
+    """The WAV an engine wrote, as FLAC with the same samples (and the engine's marks); False
+    (nothing written) when it is not 16-bit PCM, which FLAC would change: such a WAV is cached
+    as it is."""
     with wave.open(str(wav_path), "rb") as wav:
         if wav.getsampwidth() != 2:
             return False
         rate, channels, pcm = wav.getframerate(), wav.getnchannels(), wav.readframes(wav.getnframes())
-    write_flac(flac_path, pcm, rate, channels)
+    write_flac(flac_path, pcm, rate, channels, marks)
     return True
 
 
-def write_flac(path: Path, pcm: bytes, rate: int, channels: int = 1) -> None:
+def write_flac(path: Path, pcm: bytes, rate: int, channels: int = 1, marks: list[tuple[int, int]] = ()) -> None:
+    comment = MARKS + " ".join(f"{char}:{sample}" for char, sample in marks) if marks else None
+    if flacfile.write(path, pcm, rate, channels, comment):
+        return
     sf = _soundfile()
     with sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16",
                         compression_level=FLAC_EFFORT) as out:
+        if comment:  # set before the first samples: libsndfile writes its comments with the header
+            out.comment = comment
         out.buffer_write(pcm, dtype="int16")
+
+
+def read_marks(path: Path) -> list[tuple[int, float]]:
+    """The engine's marks kept in a cached entry: (character offset into the text it spoke,
+    seconds into its audio); none for an entry without them (a WAV, an engine that keeps none)."""
+    if path.suffix != FLAC:
+        return []
+    sf = _soundfile()
+    try:
+        with sf.SoundFile(str(path)) as audio:
+            comment, rate = audio.comment or "", audio.samplerate
+    except (OSError, RuntimeError, ValueError):
+        return []
+    if not comment.startswith(MARKS):
+        return []
+    pairs = (item.partition(":") for item in comment[len(MARKS):].split())
+    return [(int(char), int(sample) / rate) for char, _, sample in pairs if char.isdigit() and sample.isdigit()]

@@ -3,7 +3,8 @@
 The cache key covers everything that changes the sound (engine and its version, voice,
 rate, pitch, volume, the spoken text) and nothing else, so a voice change misses only the
 segments that voice reads. Entries are FLAC (the engine's very samples, in under half a WAV's
-room), written under a temporary name and renamed, so a crash never leaves half an entry behind.
+room, with the engine's marks: where its sentences begin), written under a temporary name and
+renamed, so a crash never leaves half an entry behind.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engines import get_engine
+from ..engines import get_engine, marks_path, read_marks
 from ..publish.formats import SAMPLE_RATE
 from ..errors import AudioficError
 from ..files import writer_id
@@ -82,8 +83,9 @@ def check_complete(path: Path, text: str, rate: float) -> float:
     return seconds
 
 
-def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
-    """Make sure the job's audio is in the cache; return its key. Runs in a worker."""
+def synthesize_job(job: SynthJob, cache_dir: Path, spare: bool = True) -> str:
+    """Make sure the job's audio is in the cache; return its key. Runs in a worker. With
+    `spare`, the engine's WAV stays beside the entry for its chapters to read (drop_spare)."""
     if cache_entry_ok(cache_path(cache_dir, job.key)):
         return job.key
     final = cache_dir / job.key[:2] / f"{job.key}{pcmfile.FLAC}"
@@ -97,11 +99,13 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
             pcmfile.write_flac(packed, b"\0\0" * (SAMPLE_RATE // 10), SAMPLE_RATE)
         else:
             _speak_checked(job, tmp)
-            if not pcmfile.compress(tmp, packed):
+            if not pcmfile.compress(tmp, packed, read_marks(tmp)):
                 packed, final = tmp, final.with_suffix(pcmfile.WAV)  # not 16-bit: kept as spoken
+            elif spare:
+                os.replace(tmp, pcmfile.spare(final))  # for its chapters to read (pcmfile.read_entry)
         os.replace(packed, final)
     finally:
-        for leftover in (tmp, packed):
+        for leftover in (tmp, packed, marks_path(tmp)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     if final.suffix == pcmfile.FLAC:  # a damaged entry of an older audiofic, replaced
@@ -110,13 +114,19 @@ def synthesize_job(job: SynthJob, cache_dir: Path) -> str:
     return job.key
 
 
+def drop_spare(cache_dir: Path, key: str) -> None:
+    """The spare WAV of an entry whose chapters are made (or were stopped): only the FLAC stays."""
+    pcmfile.spare(cache_dir / key[:2] / f"{key}{pcmfile.FLAC}").unlink(missing_ok=True)
+
+
 def _speak_checked(job: SynthJob, tmp: Path) -> None:
     """The engine's WAV of the job at `tmp`, complete (a second try when the first is short)."""
     engine = get_engine(job.voice.engine)
     last_error = None
     for _attempt in range(2):
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for leftover in (tmp, marks_path(tmp)):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
         engine.synthesize(job.text, job.voice, tmp)
         try:
             check_complete(tmp, job.text, job.voice.rate)

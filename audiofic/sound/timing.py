@@ -51,8 +51,10 @@ def pauses(pcm: bytes, rate: int) -> list[tuple[float, float]]:
     return runs
 
 
-def sentence_starts(pcm: bytes, rate: int, weights: list[int]) -> list[float]:
-    """Seconds into the segment at which each sentence (weighted by its letters) starts."""
+def sentence_starts(pcm: bytes, rate: int, weights: list[int], known: list[float | None] | None = None) -> list[float]:
+    """Seconds into the segment at which each sentence (weighted by its letters) starts.
+    `known`: where the engine said a sentence's speech begins (its marks), exact; the others
+    are found in the audio, between the known ones."""
     duration = len(pcm) / 2 / rate
     if not weights or duration <= 0:
         return [0.0] * len(weights)
@@ -66,7 +68,27 @@ def sentence_starts(pcm: bytes, rate: int, weights: list[int]) -> list[float]:
     starts = [first]
     for k, where in enumerate(matched):
         starts.append(max(starts[-1], found[where][1] - LEAD_S if where is not None else expected[k]))
-    return starts
+    exact = [None] + [_speech_from(pcm, rate, t) if t is not None else None for t in (known or [])[1:len(weights)]]
+    return _between_known(starts, exact + [None] * (len(weights) - len(exact)))
+
+
+def _speech_from(pcm: bytes, rate: int, mark: float) -> float:
+    """A mark is where the engine began a word or sentence; its sound may start a moment later."""
+    at = int(mark * rate) * 2  # 16-bit samples
+    return mark + onset(pcm[at: at + 2 * rate], rate)  # the second after it
+
+
+def _between_known(found: list[float], exact: list[float | None]) -> list[float]:
+    """Known starts as they are; a found one kept between the known ones around it, all in order."""
+    out = []
+    for k, t in enumerate(found):
+        if exact[k] is not None:
+            out.append(max(exact[k], out[-1] if out else 0.0))
+            continue
+        after = next((e for e in exact[k + 1:] if e is not None), None)
+        t = min(t, after) if after is not None else t
+        out.append(max(t, out[-1] if out else 0.0))
+    return out
 
 
 def align(expected: list[float], found: list[tuple[float, float]]) -> list[int | None]:

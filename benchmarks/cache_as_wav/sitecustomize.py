@@ -3,4 +3,4 @@ included): the cache keeps the WAV each engine wrote, as before FLAC."""
 
 import audiofic.sound.pcmfile as _pcmfile
 
-_pcmfile.compress = lambda wav_path, flac_path: False
+_pcmfile.compress = lambda wav_path, flac_path, marks=(): False
