@@ -12,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 # The EPUB 3 validator the read-along tests run (Java).
 [ -f /usr/share/java/epubcheck.jar ] || need="$need epubcheck"
+# libFLAC writes the speech cache (ffmpeg and chromium bring it; Debian's flac package, if not).
+ldconfig -p 2>/dev/null | grep -q 'libFLAC\.so' || need="$need flac"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     need="$need python3-venv"
