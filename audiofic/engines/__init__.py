@@ -159,29 +159,41 @@ class Engine:
         raise NotImplementedError
 
 
-def marks_path(wav: Path) -> Path:
-    """Where write_wav leaves a WAV's marks, for the cache to keep with its samples."""
-    return wav.with_name(wav.name + ".marks")
+MARKS_CHUNK = b"afmk"  # a RIFF chunk of audiofic's own after the samples: every WAV reader skips it
 
 
 def write_wav(path: Path, pcm: bytes, sample_rate: int, marks: list[tuple[int, int]] = ()) -> None:
     """Mono 16-bit PCM to a WAV file: what every engine writes and the cache holds. `marks`:
-    (character offset into the text spoken, the sample at which speech from there begins)."""
-    if marks:
-        marks_path(path).write_text("".join(f"{char} {sample}\n" for char, sample in marks))
+    (character offset into the text spoken, the sample at which speech from there begins), kept
+    in the file for the cache (read_marks)."""
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm)
+    if marks:
+        body = " ".join(f"{char}:{sample}" for char, sample in marks).encode("ascii")
+        body += b" " * (len(body) % 2)  # RIFF chunks have even lengths
+        with open(path, "r+b") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.write(MARKS_CHUNK + len(body).to_bytes(4, "little") + body)
+            size = fh.tell()
+            fh.seek(4)
+            fh.write((size - 8).to_bytes(4, "little"))
 
 
 def read_marks(wav: Path) -> list[tuple[int, int]]:
-    try:
-        lines = marks_path(wav).read_text().split("\n")
-    except FileNotFoundError:
-        return []
-    return [(int(char), int(sample)) for char, sample in (line.split() for line in lines if line.strip())]
+    """The marks write_wav kept in a WAV (none where it kept none)."""
+    with open(wav, "rb") as fh:
+        data = fh.read()
+    at = 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4:at + 8], "little")
+        if data[at:at + 4] == MARKS_CHUNK:
+            pairs = (item.partition(":") for item in data[at + 8:at + 8 + size].decode("ascii", "replace").split())
+            return [(int(char), int(sample)) for char, _, sample in pairs if char.isdigit() and sample.isdigit()]
+        at += 8 + size + size % 2
+    return []
 
 
 _LIBC = ctypes.CDLL(None)

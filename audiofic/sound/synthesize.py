@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engines import get_engine, marks_path, read_marks
+from ..engines import get_engine, read_marks
 from ..publish.formats import SAMPLE_RATE
 from ..errors import AudioficError
 from ..files import writer_id
@@ -105,7 +105,7 @@ def synthesize_job(job: SynthJob, cache_dir: Path, spare: bool = True) -> str:
                 os.replace(tmp, pcmfile.spare(final))  # for its chapters to read (pcmfile.read_entry)
         os.replace(packed, final)
     finally:
-        for leftover in (tmp, packed, marks_path(tmp)):
+        for leftover in (tmp, packed):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     if final.suffix == pcmfile.FLAC:  # a damaged entry of an older audiofic, replaced
@@ -124,9 +124,8 @@ def _speak_checked(job: SynthJob, tmp: Path) -> None:
     engine = get_engine(job.voice.engine)
     last_error = None
     for _attempt in range(2):
-        for leftover in (tmp, marks_path(tmp)):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
         engine.synthesize(job.text, job.voice, tmp)
         try:
             check_complete(tmp, job.text, job.voice.rate)
