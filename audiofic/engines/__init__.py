@@ -172,7 +172,7 @@ def write_wav(path: Path, pcm: bytes, sample_rate: int, marks: list[tuple[int, i
         out.setframerate(sample_rate)
         out.writeframes(pcm)
     if marks:
-        body = " ".join(f"{char}:{sample}" for char, sample in marks).encode("ascii")
+        body = marks_text(marks).encode("ascii")
         body += b" " * (len(body) % 2)  # RIFF chunks have even lengths
         with open(path, "r+b") as fh:
             fh.seek(0, os.SEEK_END)
@@ -180,6 +180,16 @@ def write_wav(path: Path, pcm: bytes, sample_rate: int, marks: list[tuple[int, i
             size = fh.tell()
             fh.seek(4)
             fh.write((size - 8).to_bytes(4, "little"))
+
+
+def marks_text(marks: list[tuple[int, int]]) -> str:
+    """Marks as "char:sample" pairs: how a WAV's chunk and a cached FLAC's comment keep them."""
+    return " ".join(f"{char}:{sample}" for char, sample in marks)
+
+
+def parse_marks(text: str) -> list[tuple[int, int]]:
+    pairs = (item.partition(":") for item in text.split())
+    return [(int(char), int(sample)) for char, _, sample in pairs if char.isdigit() and sample.isdigit()]
 
 
 def read_marks(wav: Path) -> list[tuple[int, int]]:
@@ -190,8 +200,7 @@ def read_marks(wav: Path) -> list[tuple[int, int]]:
     while at + 8 <= len(data):
         size = int.from_bytes(data[at + 4:at + 8], "little")
         if data[at:at + 4] == MARKS_CHUNK:
-            pairs = (item.partition(":") for item in data[at + 8:at + 8 + size].decode("ascii", "replace").split())
-            return [(int(char), int(sample)) for char, _, sample in pairs if char.isdigit() and sample.isdigit()]
+            return parse_marks(data[at + 8:at + 8 + size].decode("ascii", "replace"))
         at += 8 + size + size % 2
     return []
 

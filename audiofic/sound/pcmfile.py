@@ -8,6 +8,7 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+from ..engines import marks_text, parse_marks
 from . import flacfile
 
 FLAC = ".flac"
@@ -95,7 +96,7 @@ def compress(wav_path: Path, flac_path: Path, marks: list[tuple[int, int]] = ())
 
 
 def write_flac(path: Path, pcm: bytes, rate: int, channels: int = 1, marks: list[tuple[int, int]] = ()) -> None:
-    comment = MARKS + " ".join(f"{char}:{sample}" for char, sample in marks) if marks else None
+    comment = MARKS + marks_text(marks) if marks else None
     if flacfile.write(path, pcm, rate, channels, comment):
         return
     sf = _soundfile()
@@ -119,5 +120,4 @@ def read_marks(path: Path) -> list[tuple[int, float]]:
         return []
     if not comment.startswith(MARKS):
         return []
-    pairs = (item.partition(":") for item in comment[len(MARKS):].split())
-    return [(int(char), int(sample) / rate) for char, _, sample in pairs if char.isdigit() and sample.isdigit()]
+    return [(char, sample / rate) for char, sample in parse_marks(comment[len(MARKS):])]
